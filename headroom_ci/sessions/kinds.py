@@ -1,0 +1,95 @@
+"""Tool names → kinds, and failure text → error categories (pure)."""
+from __future__ import annotations
+
+import re
+
+from headroom_ci.sessions.model import ToolKind
+
+# One table for every agent: the names do not collide across agents.
+_KINDS: dict[str, ToolKind] = {
+    # Claude Code
+    "bash": "shell", "bashoutput": "shell", "killshell": "shell", "killbash": "shell",
+    "read": "read", "notebookread": "read",
+    "write": "write",
+    "edit": "edit", "multiedit": "edit", "notebookedit": "edit",
+    "grep": "search", "glob": "glob", "ls": "glob",
+    "webfetch": "web", "websearch": "web",
+    "task": "agent", "agent": "agent",
+    # Codex
+    "shell": "shell", "shell_command": "shell", "exec_command": "shell",
+    "write_stdin": "shell", "local_shell_call": "shell", "container.exec": "shell",
+    "apply_patch": "edit", "view_image": "read",
+    "web_search_call": "web", "web_search": "web",
+    "spawn_agent": "agent",
+    # Gemini CLI
+    "run_shell_command": "shell",
+    "read_file": "read", "read_many_files": "read",
+    "write_file": "write",
+    "replace": "edit", "smart_edit": "edit",
+    "search_file_content": "search", "grep_search": "search", "ripgrep": "search",
+    "list_directory": "glob", "glob_tool": "glob",
+    "web_fetch": "web", "google_web_search": "web",
+    "delegate_to_agent": "agent",
+    # OpenCode
+    "patch": "edit", "list": "glob", "codesearch": "search",
+}
+
+
+def tool_kind(name: str) -> ToolKind:
+    low = name.lower()
+    if low.startswith("mcp__") or low.startswith("mcp_"):
+        return "mcp"
+    return _KINDS.get(low, "other")
+
+
+_EXIT_PATTERNS = (
+    re.compile(r"^Exit code:? (-?\d+)", re.M),            # Claude "Exit code 1", Codex "Exit code: 1"
+    re.compile(r"^Process exited with code (-?\d+)", re.M),  # Codex unified exec
+    re.compile(r"^Exit Code: (-?\d+)", re.M),             # Gemini run_shell_command
+)
+
+
+def exit_code_from_text(text: str) -> int | None:
+    # Only the header of a tool output carries the runner's exit line; a
+    # command's own output further down may print anything.
+    head = text[:400]
+    for pattern in _EXIT_PATTERNS:
+        m = pattern.search(head)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+# Ordered: the first match wins. Matched against the head of the output only.
+_CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(rx, re.I)) for name, rx in (
+        ("user_rejected", r"doesn't want to proceed|user rejected|rejected by (the )?user|aborted by user|declined"),
+        ("interrupted", r"\[Request interrupted|interrupted by user"),
+        ("sibling_error", r"Sibling tool call errored"),
+        ("rate_limit", r"rate.?limit|too many requests|\b429\b"),
+        ("timeout", r"timed? ?out|deadline exceeded"),
+        ("network", r"ECONNRESET|ECONNREFUSED|ETIMEDOUT|connection (reset|refused)|could not resolve host|network is unreachable|temporary failure in name resolution"),
+        ("module_not_found", r"ModuleNotFoundError|No module named|Cannot find module|ERR_MODULE_NOT_FOUND|cannot find package"),
+        ("missing_script", r"Missing script:|npm ERR! missing script|error: no such command|Unknown script|No rule to make target"),
+        ("command_not_found", r"command not found|is not recognized as an internal|No such file or directory \(os error 2\)|executable file not found"),
+        ("too_large", r"exceeds maximum allowed (tokens|size)|too large|file content \(.*\) exceeds|exceeds the maximum"),
+        ("file_not_found", r"does not exist|No such file or directory|ENOENT|not found|cannot find the (file|path)"),
+        ("permission_denied", r"permission denied|EACCES|operation not permitted|not allowed|requires approval"),
+        ("not_read_first", r"has not been read yet|read it first"),
+        ("edit_mismatch", r"String to replace not found|old_string|did not match|failed to find expected lines|Found \d+ matches"),
+        ("test_failure", r"\b\d+ (failed|failing)\b|^FAILED |AssertionError|Tests?:.*\bfailed\b"),
+        ("syntax_error", r"SyntaxError|syntax error|ParseError|unexpected token"),
+    )
+)
+
+
+def error_category(*, kind: ToolKind, text: str, exit_code: int | None) -> str:
+    head = text[:2000]
+    for name, pattern in _CATEGORIES:
+        if pattern.search(head):
+            return name
+    if exit_code == 127:
+        return "command_not_found"
+    if exit_code is not None and exit_code != 0:
+        return "exit_nonzero"
+    return "tool_error"

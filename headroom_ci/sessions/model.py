@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import Literal
+
+Agent = Literal["claude", "codex", "gemini", "opencode"]
+ToolKind = Literal[
+    "shell", "read", "write", "edit", "search", "glob", "web", "agent", "mcp", "other",
+]
+
+# Outputs are kept for mining and evidence, not for replay: a head and a tail
+# hold the error line and the summary of nearly every tool output.
+OUTPUT_HEAD = 3072
+OUTPUT_TAIL = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_creation: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input + other.input,
+            self.output + other.output,
+            self.cache_read + other.cache_read,
+            self.cache_creation + other.cache_creation,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    index: int
+    name: str
+    kind: ToolKind
+    input: Mapping[str, Any]
+    output: str
+    output_size: int
+    is_error: bool
+    exit_code: int | None = None
+    error_category: str | None = None
+    timestamp: str | None = None
+    duration_ms: int | None = None
+    call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    path: str
+    agent: Agent
+    format: str
+    session_id: str | None
+    tool_calls: tuple[ToolCall, ...] = ()
+    usage: Usage = field(default_factory=Usage)
+    cwd: str | None = None
+    git_branch: str | None = None
+    git_commit: str | None = None
+    model: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    subagent: bool = False
+    parent_id: str | None = None
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for c in self.tool_calls if c.is_error)
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A file or line that was not read, and why."""
+
+    path: str
+    line: int | None
+    reason: str
+
+
+def cap_output(text: str) -> str:
+    if len(text) <= OUTPUT_HEAD + OUTPUT_TAIL:
+        return text
+    omitted = len(text) - OUTPUT_HEAD - OUTPUT_TAIL
+    return f"{text[:OUTPUT_HEAD]}\n[… {omitted} characters omitted …]\n{text[-OUTPUT_TAIL:]}"
