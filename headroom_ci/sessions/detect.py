@@ -53,7 +53,8 @@ def sniff_record(obj: dict[str, Any]) -> str | None:
         return "claude-jsonl"
     if t == "result" and "stats" in obj:
         return "gemini-stream-json"
-    if t in CLAUDE_STREAM_TYPES and ("session_id" in obj or "message" in obj or "subtype" in obj):
+    if t in CLAUDE_STREAM_TYPES and (
+            "session_id" in obj or "subtype" in obj or isinstance(obj.get("message"), dict)):
         return "claude-stream-json"
     if t in GEMINI_STREAM_TYPES and "timestamp" in obj:
         return "gemini-stream-json"

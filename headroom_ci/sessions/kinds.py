@@ -71,7 +71,7 @@ _CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("network", r"ECONNRESET|ECONNREFUSED|ETIMEDOUT|connection (reset|refused)|could not resolve host|network is unreachable|temporary failure in name resolution"),
         ("module_not_found", r"ModuleNotFoundError|No module named|Cannot find module|ERR_MODULE_NOT_FOUND|cannot find package"),
         ("missing_script", r"Missing script:|npm ERR! missing script|error: no such command|Unknown script|No rule to make target"),
-        ("command_not_found", r"command not found|is not recognized as an internal|No such file or directory \(os error 2\)|executable file not found"),
+        ("command_not_found", r"command not found|is not recognized as an internal|executable file not found"),
         ("too_large", r"exceeds maximum allowed (tokens|size)|too large|file content \(.*\) exceeds|exceeds the maximum"),
         ("file_not_found", r"does not exist|No such file or directory|ENOENT|not found|cannot find the (file|path)"),
         ("permission_denied", r"permission denied|EACCES|operation not permitted|not allowed|requires approval"),

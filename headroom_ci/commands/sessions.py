@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+from typing import TextIO
+
+from headroom_ci.errors import FatalError
+from headroom_ci.sessions.load import read_paths
+from headroom_ci.sessions.load import ReadResult
+from headroom_ci.sessions.model import Session
+
+_COUNTERS = ("tool_calls", "errors", "input_tokens", "output_tokens",
+             "cache_read_tokens", "cache_creation_tokens")
+
+
+def session_row(s: Session) -> dict[str, Any]:
+    return {
+        "path": s.path, "agent": s.agent, "format": s.format, "session_id": s.session_id,
+        "cwd": s.cwd, "git_branch": s.git_branch, "model": s.model, "subagent": s.subagent,
+        "tool_calls": len(s.tool_calls), "errors": s.errors,
+        "input_tokens": s.usage.input, "output_tokens": s.usage.output,
+        "cache_read_tokens": s.usage.cache_read, "cache_creation_tokens": s.usage.cache_creation,
+    }
+
+
+def report(result: ReadResult) -> dict[str, Any]:
+    rows = [session_row(s) for s in result.sessions]
+    totals: dict[str, int] = {"sessions": len(rows)}
+    totals.update({k: sum(r[k] for r in rows) for k in _COUNTERS})
+    return {
+        "sessions": rows,
+        "totals": totals,
+        "skipped": [{"path": k.path, "line": k.line, "reason": k.reason} for k in result.skipped],
+    }
+
+
+def render_table(rep: dict[str, Any]) -> str:
+    header = ("AGENT", "FORMAT", "SESSION", "CALLS", "ERRORS", "INPUT", "OUTPUT", "CACHE-R", "CACHE-W", "PATH")
+    rows: list[tuple[str, ...]] = [header]
+    for r in rep["sessions"]:
+        sid = (r["session_id"] or "-") + (" (sub)" if r["subagent"] else "")
+        rows.append((r["agent"], r["format"], sid, *(str(r[k]) for k in _COUNTERS), r["path"]))
+    t = rep["totals"]
+    rows.append(("total", f"{t['sessions']} sessions", "", *(str(t[k]) for k in _COUNTERS), ""))
+    numeric = range(3, 9)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    lines = []
+    for row in rows:
+        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells + [row[-1]]).rstrip())
+    if rep["skipped"]:
+        lines.append("")
+        lines.append(f"skipped ({len(rep['skipped'])}):")
+        for k in rep["skipped"]:
+            where = k["path"] if k["line"] is None else f"{k['path']}:{k['line']}"
+            lines.append(f"  {where}: {k['reason']}")
+    return "\n".join(lines) + "\n"
+
+
+def sessions(*, paths: Sequence[str], as_json: bool, out: TextIO) -> int:
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise FatalError(f"{missing[0]}: no such file or folder")
+    rep = report(read_paths(paths))
+    if as_json:
+        out.write(json.dumps(rep, indent=2, ensure_ascii=False) + "\n")
+    else:
+        out.write(render_table(rep))
+    return 0

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from headroom_ci import __version__
+from headroom_ci.main import main
+from testing.claude_fixtures import assistant_lines
+from testing.claude_fixtures import SID
+from testing.claude_fixtures import tool_result
+from testing.claude_fixtures import tool_use
+from testing.claude_fixtures import usage
+from testing.claude_fixtures import user_line
+from testing.claude_fixtures import write_jsonl
+
+
+@pytest.fixture
+def transcripts(tmp_path: Path) -> Path:
+    write_jsonl(tmp_path / f"{SID}.jsonl", [
+        *assistant_lines("msg_1", [tool_use("toolu_1", "Bash", command="make lint"),
+                                   tool_use("toolu_2", "Read", file_path="README.md")],
+                         ts="2026-03-01T10:00:00Z", u=usage(10, 20, 300, 40)),
+        user_line([tool_result("toolu_1", "Exit code 2\nmake: *** No rule to make target 'lint'.", is_error=True),
+                   tool_result("toolu_2", "# shop")], ts="2026-03-01T10:00:01Z"),
+    ])
+    (tmp_path / "broken.jsonl").write_bytes(b'{"type":"user","sessionId":"s","uuid":"u","message":{}}\n{nope\n')
+    return tmp_path
+
+
+def test_json_output(transcripts: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sessions", str(transcripts), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out == {
+        "sessions": [
+            {"path": str(transcripts / f"{SID}.jsonl"), "agent": "claude", "format": "claude-jsonl",
+             "session_id": SID, "cwd": "/home/runner/work/shop/shop", "git_branch": "main",
+             "model": "claude-sonnet-4-5", "subagent": False, "tool_calls": 2, "errors": 1,
+             "input_tokens": 10, "output_tokens": 20, "cache_read_tokens": 300, "cache_creation_tokens": 40},
+            {"path": str(transcripts / "broken.jsonl"), "agent": "claude", "format": "claude-jsonl",
+             "session_id": "s", "cwd": None, "git_branch": None, "model": None, "subagent": False,
+             "tool_calls": 0, "errors": 0, "input_tokens": 0, "output_tokens": 0,
+             "cache_read_tokens": 0, "cache_creation_tokens": 0},
+        ],
+        "totals": {"sessions": 2, "tool_calls": 2, "errors": 1, "input_tokens": 10, "output_tokens": 20,
+                   "cache_read_tokens": 300, "cache_creation_tokens": 40},
+        "skipped": [{"path": str(transcripts / "broken.jsonl"), "line": 2,
+                     "reason": "invalid JSON: JSON is malformed: object keys must be strings (byte 1)"}],
+    }
+
+
+def test_table_output(transcripts: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sessions", str(transcripts / f"{SID}.jsonl"), str(transcripts / "broken.jsonl")]) == 0
+    a, b = str(transcripts / f"{SID}.jsonl"), str(transcripts / "broken.jsonl")
+    assert capsys.readouterr().out == (
+        "AGENT   FORMAT        SESSION                               CALLS  ERRORS  INPUT  OUTPUT  CACHE-R  CACHE-W  PATH\n"
+        f"claude  claude-jsonl  {SID}      2       1     10      20      300       40  {a}\n"
+        f"claude  claude-jsonl  s                                         0       0      0       0        0        0  {b}\n"
+        "total   2 sessions                                              2       1     10      20      300       40\n"
+        "\n"
+        "skipped (1):\n"
+        f"  {b}:2: invalid JSON: JSON is malformed: object keys must be strings (byte 1)\n"
+    )
+
+
+def test_missing_path_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sessions", str(tmp_path / "nope")]) == 1
+    assert capsys.readouterr().err == f"headroom-ci: error: {tmp_path / 'nope'}: no such file or folder\n"
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"headroom-ci {__version__}\n"
+
+
+@pytest.mark.parametrize("argv", [pytest.param(["--help"], id="top"), pytest.param(["sessions", "--help"], id="sessions")])
+def test_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 0
+    assert "usage: headroom-ci" in capsys.readouterr().out
