@@ -83,4 +83,6 @@ def sniff_document(doc: Any) -> str | None:
     if "response" in doc and ("stats" in doc or "session_id" in doc) or (
             isinstance(doc.get("stats"), dict) and "models" in doc["stats"]):
         return "gemini-json"
+    if sniff_record(doc) == "claude-stream-json":
+        return "claude-messages"  # one stream-json event, pretty-printed
     return None

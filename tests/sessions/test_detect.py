@@ -36,6 +36,8 @@ def test_sniff_record(record: dict[str, Any], fmt: str | None) -> None:
 @pytest.mark.parametrize("doc, fmt", [
     pytest.param([{"type": "system", "subtype": "init"}, {"type": "result"}], "claude-messages", id="claude-array"),
     pytest.param({"type": "result", "subtype": "success", "usage": {}}, "claude-json", id="claude-result"),
+    pytest.param({"type": "assistant", "message": {"content": []}, "session_id": "s"}, "claude-messages",
+                 id="claude-one-event"),
     pytest.param({"session": {"id": "x"}, "items": []}, "codex-rollout-json", id="codex-mid-2025"),
     pytest.param({"sessionId": "s", "messages": []}, "gemini-chat-json", id="gemini-legacy"),
     pytest.param({"response": "ok", "stats": {"models": {}}}, "gemini-json", id="gemini-headless"),
