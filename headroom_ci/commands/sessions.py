@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from collections.abc import Sequence
 from typing import Any
 from typing import TextIO
 
 from headroom_ci.errors import FatalError
-from headroom_ci.sessions.load import read_paths
-from headroom_ci.sessions.load import ReadResult
+from headroom_ci.sessions.load import iter_paths
 from headroom_ci.sessions.model import Session
+from headroom_ci.sessions.model import Skip
 
 _COUNTERS = ("tool_calls", "errors", "input_tokens", "output_tokens",
              "cache_read_tokens", "cache_creation_tokens")
@@ -25,14 +26,21 @@ def session_row(s: Session) -> dict[str, Any]:
     }
 
 
-def report(result: ReadResult) -> dict[str, Any]:
-    rows = [session_row(s) for s in result.sessions]
+def report(items: Iterable[Session | Skip]) -> dict[str, Any]:
+    # Rows, not sessions, are kept: memory stays flat however many transcripts are read.
+    rows: list[dict[str, Any]] = []
+    skipped: list[Skip] = []
+    for item in items:
+        if isinstance(item, Session):
+            rows.append(session_row(item))
+        else:
+            skipped.append(item)
     totals: dict[str, int] = {"sessions": len(rows)}
     totals.update({k: sum(r[k] for r in rows) for k in _COUNTERS})
     return {
         "sessions": rows,
         "totals": totals,
-        "skipped": [{"path": k.path, "line": k.line, "reason": k.reason} for k in result.skipped],
+        "skipped": [{"path": k.path, "line": k.line, "reason": k.reason} for k in skipped],
     }
 
 
@@ -63,7 +71,7 @@ def sessions(*, paths: Sequence[str], as_json: bool, out: TextIO) -> int:
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
         raise FatalError(f"{missing[0]}: no such file or folder")
-    rep = report(read_paths(paths))
+    rep = report(iter_paths(paths))
     if as_json:
         out.write(json.dumps(rep, indent=2, ensure_ascii=False) + "\n")
     else:

@@ -7,6 +7,7 @@ from typing import Any
 
 from headroom_ci.sessions.kinds import error_category
 from headroom_ci.sessions.kinds import tool_kind
+from headroom_ci.sessions.model import cap_input
 from headroom_ci.sessions.model import cap_output
 from headroom_ci.sessions.model import ToolCall
 from headroom_ci.sessions.model import ToolKind
@@ -127,7 +128,7 @@ class Calls:
               timestamp: str | None = None, kind: ToolKind | None = None) -> None:
         if call_id is not None and call_id in self._by_id:
             return  # a replayed or re-appended record: the call was already counted
-        pending = _Pending(call_id, name, kind or tool_kind(name), input, timestamp)
+        pending = _Pending(call_id, name, kind or tool_kind(name), cap_input(input), timestamp)
         self._calls.append(pending)
         if call_id is not None:
             self._by_id[call_id] = pending

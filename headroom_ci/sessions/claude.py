@@ -6,6 +6,8 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
+
 from headroom_ci.sessions.build import as_dict
 from headroom_ci.sessions.build import as_str
 from headroom_ci.sessions.build import Calls
@@ -21,6 +23,24 @@ Records = Iterable[tuple[int | None, Any]]
 Resolve = Callable[[str], "str | None"]
 
 _PERSISTED = re.compile(r"Full output saved to: (\S+)")
+
+
+class Line(msgspec.Struct, gc=False):
+    """The fields of a project-transcript line that are read. Everything else
+    (`toolUseResult`, which repeats the tool output, snapshots, progress data)
+    is skipped by the decoder without building Python objects."""
+
+    type: Any = None
+    timestamp: Any = None
+    sessionId: Any = None
+    cwd: Any = None
+    gitBranch: Any = None
+    agentId: Any = None
+    isSidechain: Any = None
+    message: Any = None
+
+
+decode_line = msgspec.json.Decoder(Line).decode
 
 
 def _usage(raw: object) -> Usage:
@@ -41,19 +61,18 @@ class _Reader:
         self.resolve = resolve
         # One API response is written as one line per content block, each
         # repeating message.id and usage: keep one usage per message, last wins.
-        self.usage_by_message: dict[str, Usage] = {}
+        self.usage_by_message: dict[str, object] = {}
         self.anonymous_usage = Usage()
         self.model: str | None = None
 
     def assistant(self, message: dict[str, Any], ts: str | None) -> None:
         self.model = as_str(message.get("model")) or self.model
         if "usage" in message:
-            usage = _usage(message["usage"])
             msg_id = as_str(message.get("id"))
             if msg_id is None:
-                self.anonymous_usage += usage
+                self.anonymous_usage += _usage(message["usage"])
             else:
-                self.usage_by_message[msg_id] = usage
+                self.usage_by_message[msg_id] = message["usage"]
         content = message.get("content")
         if not isinstance(content, list):
             return
@@ -86,28 +105,29 @@ class _Reader:
 
     def usage(self) -> Usage:
         total = self.anonymous_usage
-        for usage in self.usage_by_message.values():
-            total += usage
+        for raw in self.usage_by_message.values():
+            total += _usage(raw)
         return total
 
 
-def read_jsonl(records: Records, *, path: str, skip: Skip, resolve: Resolve) -> list[Session]:
+def read_jsonl(records: Iterable[tuple[int, Line]], *, path: str, skip: Skip,
+               resolve: Resolve) -> list[Session]:
     r = _Reader(resolve)
     session_id = cwd = branch = agent_id = None
     sidechain: bool | None = None
     for lineno, rec in records:
-        t = rec.get("type")
-        ts = as_str(rec.get("timestamp"))
+        t = rec.type
+        ts = as_str(rec.timestamp)
         r.span.see(ts)
-        if t not in ("user", "assistant"):
+        if t != "user" and t != "assistant":
             continue  # system, progress, summary, snapshots and newer types carry no calls
-        session_id = session_id or as_str(rec.get("sessionId"))
-        cwd = cwd or as_str(rec.get("cwd"))
-        branch = branch or as_str(rec.get("gitBranch"))
-        agent_id = agent_id or as_str(rec.get("agentId"))
-        if sidechain is None and isinstance(rec.get("isSidechain"), bool):
-            sidechain = rec["isSidechain"]
-        message = rec.get("message")
+        session_id = session_id or as_str(rec.sessionId)
+        cwd = cwd or as_str(rec.cwd)
+        branch = branch or as_str(rec.gitBranch)
+        agent_id = agent_id or as_str(rec.agentId)
+        if sidechain is None and isinstance(rec.isSidechain, bool):
+            sidechain = rec.isSidechain
+        message = rec.message
         if not isinstance(message, dict):
             skip(lineno, f"{t} line without a message object")
             continue

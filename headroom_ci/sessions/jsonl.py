@@ -55,6 +55,9 @@ def decode_lines(lines: Iterator[tuple[int, bytes | None]], *, skip: Skip,
             continue
         try:
             obj = decode(raw)
+        except msgspec.ValidationError:
+            skip(lineno, "expected a JSON object")  # a typed decoder met a non-object
+            continue
         except DECODE_ERRORS as exc:
             skip(lineno, f"invalid JSON: {_short(exc)}")
             continue

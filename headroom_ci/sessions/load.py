@@ -6,6 +6,7 @@ import sqlite3
 import tempfile
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -21,6 +22,7 @@ from headroom_ci.sessions.detect import sniff_document
 from headroom_ci.sessions.detect import sniff_record
 from headroom_ci.sessions.jsonl import BOM
 from headroom_ci.sessions.jsonl import DECODE_ERRORS
+from headroom_ci.sessions.jsonl import Decode
 from headroom_ci.sessions.jsonl import decode_json
 from headroom_ci.sessions.jsonl import decode_lines
 from headroom_ci.sessions.jsonl import iter_lines
@@ -35,6 +37,7 @@ MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 # command line is always opened and sniffed.
 TRANSCRIPT_SUFFIXES = frozenset({".jsonl", ".json", ".ndjson", ".log", ".db", ".zip"})
 _SNIFF_RECORDS = 5
+_BUFFER = 1 << 20
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -51,6 +54,8 @@ LINE_READERS: dict[str, LineReader] = {
     "gemini-stream-json": gemini.read_stream,
     "opencode-run-json": opencode.read_run_json,
 }
+# Formats whose hot path decodes only the fields the reader uses.
+LINE_DECODERS: dict[str, Decode] = {"claude-jsonl": claude.decode_line}
 DOCUMENT_READERS: dict[str, Callable[..., list[Session]]] = {
     "claude-json": claude.read_document,
     "claude-messages": claude.read_document,
@@ -66,36 +71,47 @@ class ReadResult:
     skipped: tuple[Skip, ...]
 
 
-class _Collector:
-    def __init__(self) -> None:
-        self.sessions: list[Session] = []
-        self.skipped: list[Skip] = []
-
-    def skipper(self, path: str) -> SkipFn:
-        def skip(line: int | None, reason: str) -> None:
-            self.skipped.append(Skip(path, line, reason))
-        return skip
-
-
 def read_paths(paths: Iterable[str | os.PathLike[str]], *, max_line: int = MAX_LINE_BYTES) -> ReadResult:
-    out = _Collector()
+    sessions: list[Session] = []
+    skipped: list[Skip] = []
+    for item in iter_paths(paths, max_line=max_line):
+        if isinstance(item, Session):
+            sessions.append(item)
+        else:
+            skipped.append(item)
+    return ReadResult(tuple(sessions), tuple(skipped))
+
+
+def iter_paths(paths: Iterable[str | os.PathLike[str]], *,
+               max_line: int = MAX_LINE_BYTES) -> Iterator[Session | Skip]:
+    """Sessions and skips, a file at a time, so callers can aggregate in bounded memory."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            _read_dir(path, display=str(path), out=out, max_line=max_line)
+            yield from _read_dir(path, display=str(path), max_line=max_line)
         elif path.is_file():
-            _read_file(path, display=str(path), out=out, max_line=max_line)
+            yield from _read_file(path, display=str(path), max_line=max_line)
         else:
-            out.skipped.append(Skip(str(path), None, "no such file or folder"))
-    return ReadResult(tuple(out.sessions), tuple(out.skipped))
+            yield Skip(str(path), None, "no such file or folder")
 
 
-def _read_dir(root: Path, *, display: str, out: _Collector, max_line: int) -> None:
+class _Skips(list[Skip]):
+    """The skips of one file (or one storage tree), reported after its sessions."""
+
+    def at(self, path: str) -> SkipFn:
+        def skip(line: int | None, reason: str) -> None:
+            self.append(Skip(path, line, reason))
+        return skip
+
+
+def _read_dir(root: Path, *, display: str, max_line: int) -> Iterator[Session | Skip]:
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         shown = os.path.join(display, os.path.relpath(dirpath, root)) if here != root else display
         if opencode.is_storage_root(here):
-            out.sessions.extend(opencode.read_storage(here, display=shown, skip=out.skipper))
+            skips = _Skips()
+            yield from opencode.read_storage(here, display=shown, skip=skips.at)
+            yield from skips
             dirnames.clear()
             continue
         dirnames.sort()
@@ -103,48 +119,54 @@ def _read_dir(root: Path, *, display: str, out: _Collector, max_line: int) -> No
             file = here / name
             if file.suffix.lower() not in TRANSCRIPT_SUFFIXES or file.is_symlink():
                 continue
-            _read_file(file, display=os.path.join(shown, name), out=out, max_line=max_line)
+            yield from _read_file(file, display=os.path.join(shown, name), max_line=max_line)
 
 
-def _read_file(path: Path, *, display: str, out: _Collector, max_line: int) -> None:
-    skip = out.skipper(display)
+def _read_file(path: Path, *, display: str, max_line: int) -> Iterator[Session | Skip]:
+    skips = _Skips()
+    sessions: list[Session] = []
     try:
-        with open(path, "rb") as fh:
+        # A large buffer: readline assembles long transcript lines from it
+        # instead of from many 8 KiB reads.
+        with open(path, "rb", buffering=_BUFFER) as fh:
             head = fh.read(len(_SQLITE_MAGIC))
             if head.startswith(_ZIP_MAGIC):
-                _read_zip(path, display=display, out=out, max_line=max_line)
+                yield from _read_zip(path, display=display, max_line=max_line)
                 return
             if head == _SQLITE_MAGIC:
-                _read_sqlite(path, display=display, out=out)
-                return
-            fh.seek(0)
-            out.sessions.extend(_read_json_file(fh, path=path, display=display, skip=skip, max_line=max_line))
+                sessions = _read_sqlite(path, display=display, skip=skips.at(display))
+            else:
+                fh.seek(0)
+                sessions = _read_json_file(fh, path=path, display=display, skip=skips.at(display),
+                                           max_line=max_line)
     except OSError as exc:
-        skip(None, f"cannot read: {exc.strerror or exc}")
+        skips.at(display)(None, f"cannot read: {exc.strerror or exc}")
+    yield from sessions
+    yield from skips
 
 
-def _read_zip(path: Path, *, display: str, out: _Collector, max_line: int) -> None:
+def _read_zip(path: Path, *, display: str, max_line: int) -> Iterator[Session | Skip]:
     with tempfile.TemporaryDirectory(prefix="headroom-ci-") as tmp:
         try:
             extract_zip(path, Path(tmp))
         except ArchiveError as exc:
-            out.skipped.append(Skip(display, None, str(exc)))
+            yield Skip(display, None, str(exc))
             return
-        _read_dir(Path(tmp), display=display, out=out, max_line=max_line)
+        yield from _read_dir(Path(tmp), display=display, max_line=max_line)
 
 
-def _read_sqlite(path: Path, *, display: str, out: _Collector) -> None:
-    skip = out.skipper(display)
+def _read_sqlite(path: Path, *, display: str, skip: SkipFn) -> list[Session]:
     try:
         # Read only, and immutable so a database another process holds is not locked.
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     except sqlite3.Error as exc:
         skip(None, f"cannot open SQLite database: {exc}")
-        return
+        return []
     try:
-        out.sessions.extend(opencode.read_db(conn, display=display, skip=skip))
+        return opencode.read_db(conn, display=display, skip=skip)
     except sqlite3.Error as exc:
         skip(None, f"not an OpenCode database: {exc}")
+        return []
     finally:
         conn.close()
 
@@ -158,7 +180,8 @@ def _read_json_file(fh: BinaryIO, *, path: Path, display: str, skip: SkipFn, max
     if pretty or fmt in DOCUMENT_FORMATS:
         return _read_document(fh, path=path, display=display, skip=skip)
     assert fmt is not None
-    records = decode_lines(iter_lines(fh, max_line=max_line), skip=skip, max_line=max_line)
+    records = decode_lines(iter_lines(fh, max_line=max_line), skip=skip, max_line=max_line,
+                           decode=LINE_DECODERS.get(fmt, decode_json))
     return LINE_READERS[fmt](records, path=display, skip=skip, resolve=_persisted_resolver(path))
 
 

@@ -15,6 +15,9 @@ ToolKind = Literal[
 # hold the error line and the summary of nearly every tool output.
 OUTPUT_HEAD = 3072
 OUTPUT_TAIL = 1024
+# Long input strings (a Write's content, an Edit's old text, a patch) are cut:
+# commands and paths, what mining needs, are short.
+INPUT_CAP = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +88,10 @@ def cap_output(text: str) -> str:
         return text
     omitted = len(text) - OUTPUT_HEAD - OUTPUT_TAIL
     return f"{text[:OUTPUT_HEAD]}\n[… {omitted} characters omitted …]\n{text[-OUTPUT_TAIL:]}"
+
+
+def cap_input(input: Mapping[str, Any]) -> Mapping[str, Any]:
+    if all(not isinstance(v, str) or len(v) <= INPUT_CAP for v in input.values()):
+        return input
+    return {k: f"{v[:INPUT_CAP]}[… {len(v) - INPUT_CAP} characters omitted]"
+            if isinstance(v, str) and len(v) > INPUT_CAP else v for k, v in input.items()}

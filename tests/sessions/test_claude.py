@@ -180,7 +180,7 @@ def test_bad_lines_are_skipped_and_counted(tmp_path: Path) -> None:
             fh.write(json.dumps(rec).encode() + b"\n")
             if i == 3:
                 fh.write(b'{"type": "assistant", "message": "not an object", "sessionId": "x"}\n')
-                fh.write(b'{"type": "user", "x": "\xff\xfe"}\n')
+                fh.write(b'{"type": "user", "message": {"content": "\xff\xfe"}}\n')
                 fh.write(b"[1, 2, 3]\n")
                 fh.write(b'{"type": "user", "message": {"content": [null, 5, {"type": "tool_result"}]}}\n')
         fh.write(b'{"type": "assistant", "message": {"content": [{"type": "tool_u')  # crash mid-line
