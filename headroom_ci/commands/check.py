@@ -1,0 +1,108 @@
+"""``headroom-ci check FILE...``: the pre-commit gate for learned-patterns blocks.
+
+Only the marker block is checked: the rest of a context file belongs to its authors, and a
+hook that failed on their prose would be switched off. Within the block: well-formed markers,
+no hidden unicode, machine paths or secrets, and the token budget (the block is loaded into
+every agent session).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from headroom_ci import block
+from headroom_ci import screen
+from headroom_ci.errors import UsageError
+
+DEFAULT_MAX_TOKENS = 1500
+
+# Each screen, with the fix a reader should apply; the hint ends every line it reports.
+_SCREENS: tuple[tuple[Callable[[str], list[screen.Problem]], str], ...] = (
+    (screen.hidden_unicode, "delete the invisible character"),
+    (screen.machine_paths, "use a repo-relative or generic path"),
+    (screen.secrets, "remove it, and rotate the credential if it is real"),
+)
+
+
+def check(*, files: Sequence[str], max_tokens: int, out: TextIO) -> int:
+    """Print ``path:line:col: kind: detail`` per problem; 1 if any, else 0 and silence."""
+    if max_tokens < 1:
+        raise UsageError(f"--max-tokens must be at least 1, not {max_tokens}")
+    failed = False
+    for path in files:
+        for line in check_file(path, max_tokens=max_tokens):
+            out.write(line + "\n")
+            failed = True
+    return 1 if failed else 0
+
+
+def check_file(path: str, *, max_tokens: int) -> list[str]:
+    """The problem lines for one file, in file order; [] when it passes."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return [f"{path}: cannot read: {exc.strerror or exc}"]
+    try:
+        # utf-8-sig: a leading BOM is an encoding mark (some Windows editors add one).
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return [_not_utf8(path, exc)]
+    try:
+        span = block.find_block(text, source=path)
+        if span is None:
+            return []  # no block: nothing of ours to check
+        sections = block.parse_block(text, source=path)
+    except block.BlockError as exc:
+        return [str(exc)]
+    start, end = span
+    found = _screen(text, start, end)
+    tokens = _tokens(text[start:end], sections or [])
+    if tokens > max_tokens:
+        line, _ = _file_position(text, start, 1, 1)
+        found.append((line, 1, f"over budget: {tokens} tokens > {max_tokens} (--max-tokens)"))
+    return [f"{path}:{line}:{column}: {message}" for line, column, message in sorted(found)]
+
+
+def _tokens(block_text: str, sections: list[block.Section]) -> int:
+    try:
+        return block.block_tokens(sections)
+    except ValueError:
+        # The block cannot be rendered as it stands (two sections of one name, which a merge
+        # carries forward): measure the text that agents actually load, same 4 chars a token.
+        return -(-len(block_text) // 4)
+
+
+def _screen(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    """(line, column, "kind: detail — fix") for each problem in text[start:end], positions in the file."""
+    # Screen the block alone, then move each position from the block to the file.
+    found: list[tuple[int, int, str]] = []
+    for run, hint in _SCREENS:
+        for p in run(text[start:end]):
+            line, column = _file_position(text, start, p.line, p.column)
+            found.append((line, column, f"{p.kind}: {p.text} — {hint}"))
+    return found
+
+
+def _file_position(text: str, block_start: int, line: int, column: int) -> tuple[int, int]:
+    """A 1-based (line, column) within the block → the same point within the file."""
+    breaks = list(screen.LINE_BREAK.finditer(text, 0, block_start))
+    if line > 1:
+        return len(breaks) + line, column
+    # The block's first line may not start at a line start: shift by what precedes it.
+    line_start = breaks[-1].end() if breaks else 0
+    return len(breaks) + 1, column + (block_start - line_start)
+
+
+def _not_utf8(path: str, exc: UnicodeDecodeError) -> str:
+    # exc.object is what was decoded: the bytes after any BOM, so offsets match the text.
+    data = exc.object
+    breaks = list(re.finditer(rb"\r\n|\r|\n", data[: exc.start]))
+    line_start = breaks[-1].end() if breaks else 0
+    line = len(breaks) + 1
+    # Columns count characters, as for every other problem; the bytes before the first bad one decode.
+    column = len(data[line_start:exc.start].decode("utf-8")) + 1
+    return (f"{path}:{line}:{column}: not-utf8: byte 0x{data[exc.start]:02x} is not valid UTF-8"
+            " — save the file as UTF-8")

@@ -1,0 +1,290 @@
+"""Safety checks for text that may end up in an agent's context file.
+
+Every piece of marker-block text passes these checks before it reaches a rule, a plan, a PR
+or a commit: the LLM screening, the ``check`` pre-commit hook and the PR body reuse them.
+Pure: str in, findings out; no I/O.
+
+Each check returns ``Problem`` tuples with 1-based line and column counted in code points,
+lines broken at ``\\r\\n``, ``\\r`` or ``\\n`` as editors (and headroom_ci.block's error
+messages) count them, not at U+2028 as str.splitlines would. ``Problem.text`` is safe to
+print: secrets are masked.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from collections.abc import Iterator
+from typing import NamedTuple
+
+
+class Problem(NamedTuple):
+    kind: str
+    line: int
+    column: int
+    text: str
+
+
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class _Locator:
+    """Offset → (line, column), both 1-based."""
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0] + [m.end() for m in LINE_BREAK.finditer(text)]
+
+    def __call__(self, offset: int) -> tuple[int, int]:
+        i = bisect.bisect_right(self._starts, offset) - 1
+        return i + 1, offset - self._starts[i] + 1
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ── hidden unicode ───────────────────────────────────────────────────────────────────────────
+
+# Trojan Source (CVE-2021-42574): these reorder what a reviewer sees versus what the agent reads.
+_BIDI = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C])
+# Invisible joiners and spaces: they split or hide words without a visible trace in a diff.
+_ZERO_WIDTH = frozenset([0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x180E])
+# Whitespace controls that are part of ordinary text (CR: CRLF files).
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def _hidden_kind(ch: str, offset: int) -> str | None:
+    cp = ord(ch)
+    if cp in _BIDI:
+        return "bidi-control"
+    if cp in _ZERO_WIDTH:
+        # A BOM at the very start of a file is an encoding mark, not content.
+        return None if (cp == 0xFEFF and offset == 0) else "zero-width"
+    category = unicodedata.category(ch)
+    if category == "Cf":
+        # Other format characters: soft hyphen, Unicode tags (U+E0000 block, used to smuggle
+        # ASCII instructions invisibly), interlinear annotations, …
+        return "invisible-char"
+    if category == "Cc" and ch not in _ALLOWED_CONTROLS:
+        # C0/C1 controls (ESC, NUL, …): invisible in a rendered diff, active in a terminal.
+        return "invisible-char"
+    if category in ("Zl", "Zp"):
+        # U+2028/U+2029: a line break to some readers and not to others.
+        return "invisible-char"
+    if 0xE0100 <= cp <= 0xE01EF:
+        # Variation selectors supplement: no visible effect on Latin text, so runs of them can
+        # carry arbitrary bytes. U+FE00–U+FE0F are left alone: emoji presentation uses them.
+        return "invisible-char"
+    return None
+
+
+def _codepoint_name(ch: str) -> str:
+    # Controls have no Unicode name, only an alias; the number is what a reader can search for.
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X} {name}" if name else f"U+{ord(ch):04X}"
+
+
+def hidden_unicode(text: str) -> list[Problem]:
+    """Invisible or reordering characters; a run of the same kind is one Problem.
+
+    Runs are collapsed because tag-character smuggling produces hundreds in a row, and one
+    finding per run is enough to locate and delete them.
+    """
+    locate = _Locator(text)
+    problems: list[Problem] = []
+    run_kind: str | None = None  # the kind of the run ending at the previous character
+    run_start = run_len = 0
+    for offset, ch in enumerate(text):
+        # Printable ASCII, nearly all of the text, is never hidden: skip the lookups.
+        kind = _hidden_kind(ch, offset) if not ch.isprintable() or ord(ch) > 0x7F else None
+        if kind is not None and kind == run_kind:
+            run_len += 1
+            continue
+        if run_kind is not None:
+            problems.append(_hidden_problem(text, run_kind, run_start, run_len, locate))
+            run_kind = None
+        if kind is not None:
+            run_kind, run_start, run_len = kind, offset, 1
+    if run_kind is not None:
+        problems.append(_hidden_problem(text, run_kind, run_start, run_len, locate))
+    return problems
+
+
+def _hidden_problem(text: str, kind: str, start: int, length: int,
+                    locate: Callable[[int], tuple[int, int]]) -> Problem:
+    line, column = locate(start)
+    detail = _codepoint_name(text[start])
+    if length > 1:
+        detail += f" (+{length - 1} more)"
+    return Problem(kind, line, column, detail)
+
+
+# ── machine paths ────────────────────────────────────────────────────────────────────────────
+
+# Where a path ends: whitespace, quotes, brackets and the punctuation that follows a path in
+# prose or markdown.
+_PATH_TAIL = r"""[^\s'"`<>()\[\]{},;|*]*"""
+# A path starts at a boundary: not inside a word, a relative path (a/home/x) or $VAR/home.
+_PATH_HEAD = r"(?<![\w.~$%-])"
+
+_MACHINE_PATH = re.compile(
+    _PATH_HEAD + r"(?:"
+    r"/home/[\w.-]+"                       # a Linux user's home; also /home/runner/work/… on Actions
+    r"|/Users/[\w.-]+"                     # a macOS user's home
+    r"|/root(?![\w.-])"                    # root's home
+    r"|/github/workspace(?![\w.-])"        # the workspace inside a container action
+    r"|(?:/private)?/var/folders/[\w.-]+"  # macOS per-user temp dirs
+    r"|/tmp/[\w.-]+"                       # filtered by _random_tmp: /tmp/build is fine, /tmp/tmpk3x9… not
+    r")" + _PATH_TAIL,
+)
+_WINDOWS_HOME = re.compile(r"(?<![\w])[A-Za-z]:(?:\\{1,2}|/)Users(?:\\{1,2}|/)[^\s\\/'\"`<>|]+" + r"""[^\s'"`<>|,;]*""",
+                           re.IGNORECASE)
+# scheme://host/… : a path after a host is a URL path, not a file on somebody's machine.
+# file:///home/… has no host, so it is not excluded.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/'\"`<>]+[^\s'\"`<>]*")
+_TRAILING_PUNCT = ".:,;!?"
+
+
+def _random_tmp(path: str) -> bool:
+    """Whether /tmp/<segment> names a per-run or per-user directory rather than a fixed one."""
+    segment = path.split("/")[2]
+    if segment.startswith("pytest-of-"):           # holds the user name
+        return True
+    if re.fullmatch(r"tmp[._-]?[A-Za-z0-9_]{6,}", segment):  # tempfile.mkdtemp(), mktemp
+        return True
+    # A long letters-and-digits run with several of each: a random suffix, not a word.
+    for token in re.findall(r"[A-Za-z0-9]{8,}", segment):
+        if sum(c.isdigit() for c in token) >= 2 and sum(c.isalpha() for c in token) >= 2:
+            return True
+    return False
+
+
+def machine_paths(text: str) -> list[Problem]:
+    """Absolute paths that belong to one machine or person (homes, runner and temp dirs)."""
+    locate = _Locator(text)
+    url_spans = [m.span() for m in _URL.finditer(text)]
+
+    def in_url(offset: int) -> bool:
+        return any(start < offset < end for start, end in url_spans)
+
+    problems: list[Problem] = []
+    for m in sorted([*_MACHINE_PATH.finditer(text), *_WINDOWS_HOME.finditer(text)], key=lambda m: m.start()):
+        path = m.group(0).rstrip(_TRAILING_PUNCT)
+        if in_url(m.start()):
+            continue
+        if path.startswith("/tmp/") and not _random_tmp(path):
+            continue
+        line, column = locate(m.start())
+        problems.append(Problem("machine-path", line, column, _excerpt(path)))
+    return problems
+
+
+# ── secrets ──────────────────────────────────────────────────────────────────────────────────
+
+# Characters of a base64/base64url/base62 token.
+_TOK = r"[A-Za-z0-9_-]"
+# Placeholders and references are not secrets: $VAR, ${{ secrets.X }}, <token>, ***, [REDACTED].
+_NOT_PLACEHOLDER = r"(?![$<{*\[%])"
+
+# (kind, pattern), most specific first: when two patterns match overlapping text, the earlier
+# entry wins (a ghp_ token after "token=" is a github-token, not a secret-assignment).
+# A group named "value" marks the secret itself (column and excerpt point at it); without one
+# the whole match is the secret.
+SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # GitHub: classic PAT, OAuth, user-to-server, server-to-server, refresh (36 base62 chars),
+    # and fine-grained PATs (github_pat_ + 22 + _ + 59).
+    ("github-token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{50,255})\b")),
+    # AWS access key id: long-lived (AKIA) or STS temporary (ASIA), 16 uppercase base32 chars.
+    ("aws-access-key-id", re.compile(r"\b(?:AKIA|ASIA)[A-Z2-7]{16}\b")),
+    # PEM / OpenSSH / PGP private keys: the header alone means a key was pasted.
+    ("private-key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")),
+    # Anthropic: sk-ant-api03-…, sk-ant-admin01-…; before OpenAI, whose sk- prefix it shares.
+    ("anthropic-key", re.compile(r"\bsk-ant-" + _TOK + r"{20,}")),
+    # OpenAI: legacy sk-…, sk-proj-…, sk-svcacct-…, sk-admin-…. Random base62 always mixes
+    # digits and capitals, which hyphenated words after "sk-" do not: the lookaheads require both.
+    ("openai-key", re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?(?=" + _TOK + r"*\d)(?=" + _TOK
+                              + r"*[A-Z])" + _TOK + r"{20,}")),
+    # Slack: bot, user, app-level, config, refresh, legacy workspace tokens.
+    ("slack-token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    # Google API keys: AIza + 35 base64url chars, exactly.
+    ("google-api-key", re.compile(r"\bAIza" + _TOK + r"{35}(?!" + _TOK + ")")),
+    # JWT: base64url JSON header and payload ('{"' encodes to eyJ), then a signature (empty for
+    # alg=none). Bearer credentials on their own.
+    ("jwt", re.compile(r"\beyJ" + _TOK + r"{5,}\.eyJ" + _TOK + r"{5,}\." + _TOK + r"*")),
+    # scheme://user:password@host: the password is the secret.
+    ("url-credentials", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"`<>]+:" + _NOT_PLACEHOLDER
+                                   + r"(?P<value>[^\s/@'\"`<>]+)@[^\s/@'\"`<>]")),
+    # An HTTP Authorization header with a literal bearer token (not $TOKEN or ${{ … }}).
+    ("bearer-token", re.compile(r"(?i)\bauthorization\s*[:=]\s*[\"']?\s*bearer\s+(?P<value>[A-Za-z0-9._~+/=-]{8,})")),
+    # password= / secret: / token= / api_key= … with a literal value; kept only when the value
+    # looks random (see _looks_random): git SHAs, UUIDs, words and code references are not.
+    ("secret-assignment", re.compile(
+        r"(?i)(?<![\w.-])[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)"
+        r"[\w.-]*[\"']?\s*[:=]\s*[\"']?" + _NOT_PLACEHOLDER + r"(?P<value>[A-Za-z0-9_+/=.~!@#^&-]{12,})")),
+)
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+# Bits per character. Random base62 of 12+ chars scores ≥ 3.4; words and repeated
+# characters score lower (a 12-letter word has at most 3.58, usually ~3.0).
+ENTROPY_THRESHOLD = 3.4
+
+
+def shannon_entropy(value: str) -> float:
+    """Average information per character, in bits."""
+    if not value:
+        return 0.0
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+def _looks_random(value: str) -> bool:
+    if _HEX.fullmatch(value) or _UUID.fullmatch(value):
+        return False  # commit ids, digests, UUIDs: identifiers, not credentials
+    if _DOTTED_NAME.fullmatch(value):
+        return False  # process.env.API_KEY, settings.secret_key: code that reads a secret
+    classes = sum(any(f(c) for c in value) for f in (str.islower, str.isupper, str.isdigit))
+    return classes >= 2 and shannon_entropy(value) >= ENTROPY_THRESHOLD
+
+
+# Extra acceptance tests for patterns that cannot decide from the regex alone.
+_ACCEPT: dict[str, Callable[[str], bool]] = {"secret-assignment": _looks_random}
+
+
+def mask(secret: str) -> str:
+    """The first characters of a secret, then "…": at most 4, and at most a quarter of it."""
+    return secret[: min(4, len(secret) // 4)] + "…"
+
+
+def _secret_matches(text: str) -> Iterator[tuple[str, int, int]]:
+    """(kind, start, end) of each secret value; earlier table entries win overlaps."""
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in SECRET_PATTERNS:
+        accept = _ACCEPT.get(kind)
+        for m in pattern.finditer(text):
+            group = "value" if "value" in pattern.groupindex else 0
+            start, end = m.span(group)
+            if accept is not None and not accept(m.group(group)):
+                continue
+            if any(start < t_end and t_start < end for t_start, t_end in taken):
+                continue
+            taken.append((start, end))
+            yield kind, start, end
+
+
+def secrets(text: str) -> list[Problem]:
+    """Strings that look like credentials; ``text`` shows only a masked prefix."""
+    locate = _Locator(text)
+    problems = [Problem(kind, *locate(start), mask(text[start:end]))
+                for kind, start, end in _secret_matches(text)]
+    return sorted(problems, key=lambda p: (p.line, p.column))
+
+
+def screen(text: str) -> list[Problem]:
+    """All checks, in reading order."""
+    return sorted([*hidden_unicode(text), *machine_paths(text), *secrets(text)],
+                  key=lambda p: (p.line, p.column))
