@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from headroom_ci import render
+from headroom_ci.errors import FatalError
+from headroom_ci.fsio import read_text
+from headroom_ci.fsio import write_text
+from headroom_ci.mining.findings import Miner
+from headroom_ci.mining.findings import Thresholds
+from headroom_ci.plan import Plan
+from headroom_ci.plan import to_dict
+from headroom_ci.propose import propose
+from headroom_ci.propose import TargetFile
+from headroom_ci.sessions.discover import local_sessions
+from headroom_ci.sessions.load import iter_paths
+from headroom_ci.sessions.model import Session
+
+CONTEXT_FILES = ("AGENTS.md", "CLAUDE.md", "CLAUDE.local.md", "GEMINI.md")
+FORMATS = ("text", "json", "markdown")
+
+
+@dataclass(frozen=True)
+class LearnSettings:
+    paths: tuple[str, ...]
+    repo_path: str = "."
+    target: str | None = None
+    memory_target: str | None = None
+    apply: bool = False
+    plan_out: str | None = None
+    format: str = "text"
+    max_block_tokens: int = 1500
+    thresholds: Thresholds = Thresholds()
+
+
+def target_path(repo: Path, target: str | None) -> Path:
+    """--target, else AGENTS.md when it exists, else CLAUDE.md when it exists, else a new AGENTS.md."""
+    if target:
+        return Path(target) if os.path.isabs(target) else repo / target
+    for name in ("AGENTS.md", "CLAUDE.md"):
+        if (repo / name).is_file():
+            return repo / name
+    return repo / "AGENTS.md"
+
+
+def today() -> str:
+    # SOURCE_DATE_EPOCH makes the date reproducible (tests, reproducible builds).
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    return time.strftime("%Y-%m-%d", time.gmtime(int(epoch) if epoch and epoch.isdigit() else None))
+
+
+def mine(items: Iterable[Session | object], *, repo_path: str | None) -> tuple[Miner, int]:
+    """Findings of every session read once: the same session in two forms (a project transcript
+    and claude-code-action's execution file) counts once."""
+    miner = Miner(repo_path=repo_path)
+    seen: set[tuple[str, str, bool]] = set()
+    skipped = 0
+    for item in items:
+        if not isinstance(item, Session):
+            skipped += 1
+            continue
+        if item.session_id:
+            key = (item.agent, item.session_id, item.subagent)
+            if key in seen:
+                continue
+            seen.add(key)
+        miner.add(item)
+    return miner, skipped
+
+
+def _relative(path: Path, repo: Path) -> str:
+    try:
+        return path.resolve().relative_to(repo.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def learn(*, settings: LearnSettings, out: TextIO) -> int:
+    repo = Path(settings.repo_path)
+    if not repo.is_dir():
+        raise FatalError(f"--repo-path {settings.repo_path}: no such folder")
+    if settings.format not in FORMATS:
+        raise FatalError(f"--format {settings.format}: choose one of {', '.join(FORMATS)}")
+    missing = [p for p in settings.paths if not os.path.exists(p)]
+    if missing:
+        raise FatalError(f"{missing[0]}: no such file or folder")
+    items = iter_paths(settings.paths) if settings.paths else local_sessions(repo.resolve())
+    miner, skipped = mine(items, repo_path=str(repo.resolve()))
+    if miner.stats().sessions == 0 and not settings.paths:
+        raise FatalError(f"no agent sessions found for {repo.resolve()}: pass transcript files or folders")
+
+    files = {"context": target_path(repo, settings.target)}
+    if settings.memory_target:
+        files["memory"] = target_path(repo, settings.memory_target)
+    targets = {role: TargetFile(_relative(p, repo), read_text(p)) for role, p in files.items()}
+    plan = propose(miner.findings(settings.thresholds), miner.stats(), repo=str(repo), targets=targets,
+                   date=today(), max_tokens=settings.max_block_tokens, skipped=skipped)
+
+    if settings.apply:
+        for change, path in zip(plan.targets, files.values()):
+            if change.new_content is not None:
+                write_text(path, change.new_content)
+    if settings.plan_out:
+        write_text(Path(settings.plan_out), json.dumps(to_dict(plan), indent=2, ensure_ascii=False) + "\n")
+    _print(plan, [t.text for t in targets.values()], settings=settings, out=out)
+    return 0
+
+
+def _print(plan: Plan, olds: list[str | None], *, settings: LearnSettings, out: TextIO) -> None:
+    if settings.format == "json":
+        doc = to_dict(plan)
+        doc["diffs"] = [render.diff(c, old) for c, old in zip(plan.targets, olds)]
+        out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    elif settings.format == "markdown":
+        out.write(render.markdown(plan, olds=olds))
+    else:
+        out.write(render.text(plan, olds=olds, applied=settings.apply))

@@ -1,0 +1,231 @@
+"""One session → what went wrong in it and what fixed it (pure)."""
+from __future__ import annotations
+
+import posixpath
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from headroom_ci.mining.paths import relativize
+from headroom_ci.mining.signature import CallSig
+from headroom_ci.mining.signature import normalize
+from headroom_ci.mining.signature import signature_of
+from headroom_ci.sessions.model import Session
+from headroom_ci.sessions.model import ToolCall
+
+# Failures that say nothing about the repository: the network, the clock, a
+# parallel call's error, tests failing while code is being written.
+NOT_LEARNINGS = frozenset({
+    "timeout", "network", "rate_limit", "interrupted", "sibling_error", "test_failure",
+    "syntax_error", "edit_mismatch", "not_read_first",
+})
+# Failures of the environment, not of the code: a fix after an edit still counts.
+_ENVIRONMENT = frozenset({"module_not_found", "command_not_found", "missing_script", "file_not_found"})
+WINDOW = 12  # calls after a failure in which its fix is looked for
+LOOP_MIN = 3
+
+_MODULE = re.compile(r"No module named '?([\w.]+)|Cannot find module '([^']+)'|cannot find package \"?([\w./-]+)")
+_NOT_FOUND_PROGRAM = re.compile(r"(?:^|\s|:)([\w.+-]+): (?:command )?not found")
+_EMPTY = re.compile(r"^\s*(?:no matches found|no files found|found 0 |0 matches|no results)", re.I)
+_HEADER = re.compile(r"^(?:exit code:? -?\d+|process exited with code -?\d+|chunk id:|wall time:|"
+                     r"original token count:|output:|<tool_use_error>|</tool_use_error>|error: exit code)",
+                     re.I)
+_TELLING = re.compile(r"error|not found|no such|missing|denied|no rule|exceed|cannot|unable|fatal|"
+                      r"does not exist|not permitted|too large", re.I)
+_PAGED = frozenset({"offset", "limit", "start_line", "end_line", "line_start", "pages", "startLine"})
+
+
+class Observation(NamedTuple):
+    kind: str              # runner | alternative | command (no fix seen) | path | scope | large_file |
+                           # permission | rejected | loop
+    key: str               # what failed, as clustered across sessions
+    fix: str | None        # what worked instead, as clustered
+    category: str
+    failing: str           # the failing call, repo-relative, for evidence
+    fixing: str | None     # the call that worked
+    error: str             # the error's telling line
+    detail: str | None     # a missing module, a script name
+    wasted_tokens: int
+    occurrences: int = 1
+
+
+def call_tokens(call: ToolCall) -> int:
+    """What a call cost in context: its input and its full output, ~4 characters a token."""
+    size = call.output_size + sum(len(v) for v in call.input.values() if isinstance(v, str))
+    return size // 4 + 10
+
+
+def error_line(call: ToolCall, roots: Sequence[str]) -> str:
+    """The line that tells what went wrong: an error line if there is one, else the first."""
+    lines = [ln.strip().replace("<tool_use_error>", "").replace("</tool_use_error>", "")
+             for ln in call.output.splitlines()]
+    lines = [ln for ln in lines if ln and not _HEADER.match(ln)]
+    telling = next((ln for ln in lines if _TELLING.search(ln)), lines[0] if lines else None)
+    return relativize(telling, roots)[:160] if telling else call.error_category or "failed"
+
+
+def is_empty_search(call: ToolCall) -> bool:
+    if call.kind not in ("search", "glob") or call.is_error:
+        return False
+    text = call.output.strip()
+    return not text or bool(_EMPTY.match(text))
+
+
+def _detail(call: ToolCall, sig: CallSig) -> str | None:
+    if call.error_category == "module_not_found":
+        m = _MODULE.search(call.output)
+        return next((g for g in m.groups() if g), None) if m else None
+    if call.error_category == "command_not_found":
+        m = _NOT_FOUND_PROGRAM.search(call.output)
+        return m.group(1) if m else sig.head.split(" ")[0] or None
+    if call.error_category == "missing_script":
+        return sig.tool or None
+    return None
+
+
+def _same_rest(a: str, b: str) -> bool:
+    """`python x.py -v` and `python3 x.py -v`: the same command under another program."""
+    return a.split(" ", 1)[1:] == b.split(" ", 1)[1:]
+
+
+class _Session:
+    def __init__(self, session: Session, roots: Sequence[str]) -> None:
+        self.calls = session.tool_calls
+        self.roots = roots
+        self.sigs = [signature_of(c, roots) for c in self.calls]
+
+    def failed(self, i: int) -> bool:
+        return self.calls[i].is_error or is_empty_search(self.calls[i])
+
+    def ok(self, j: int) -> bool:
+        return not self.failed(j)
+
+    def shell_fix(self, i: int) -> tuple[str, int] | None:
+        fail, call = self.sigs[i], self.calls[i]
+        edited = False
+        for j in range(i + 1, min(i + 1 + WINDOW, len(self.calls))):
+            sig = self.sigs[j]
+            if sig.kind in ("edit", "write"):
+                edited = True
+            if sig.kind != "shell" or not sig.head:
+                continue
+            if sig.head == fail.head:
+                if self.ok(j):
+                    return "resolved", j  # the same command passed later: flaky, or fixed by editing code
+                continue
+            if not self.ok(j) or (edited and call.error_category not in _ENVIRONMENT):
+                continue
+            if sig.tool == fail.tool and fail.tool:
+                return "runner", j
+            if call.error_category == "command_not_found" and _same_rest(fail.target, sig.target):
+                return "runner", j
+            if sig.purpose == fail.purpose != "other":
+                return "alternative", j
+        return None
+
+    def path_fix(self, i: int) -> tuple[str, int] | None:
+        wanted = self.sigs[i].path
+        if not wanted:
+            return None
+        name = posixpath.basename(wanted)
+        for j in range(i + 1, min(i + 1 + WINDOW, len(self.calls))):
+            if not self.ok(j):
+                continue
+            sig = self.sigs[j]
+            if sig.kind == "read" and sig.path and sig.path != wanted and posixpath.basename(sig.path) == name:
+                return sig.path, j
+            if sig.kind in ("glob", "search", "shell"):
+                for line in self.calls[j].output.splitlines()[:200]:
+                    found = relativize(line.strip().split(":", 1)[0], self.roots)
+                    if found != wanted and posixpath.basename(found) == name and "/" in found:
+                        return found, j
+        return None
+
+    def paged_read(self, i: int) -> int | None:
+        path = self.sigs[i].path
+        for j in range(i + 1, min(i + 1 + WINDOW, len(self.calls))):
+            if self.sigs[j].kind == "read" and self.sigs[j].path == path and self.ok(j) \
+                    and _PAGED & set(self.calls[j].input):
+                return j
+        return None
+
+    def scope_fix(self, i: int) -> int | None:
+        fail = self.sigs[i]
+        for j in range(i + 1, min(i + 1 + WINDOW, len(self.calls))):
+            sig = self.sigs[j]
+            if sig.kind in ("search", "glob") and self.ok(j) and sig.pattern == fail.pattern \
+                    and sig.path != fail.path:
+                return j
+        return None
+
+
+def observe(session: Session, *, roots: Sequence[str]) -> list[Observation]:
+    s = _Session(session, roots)
+    out: list[Observation] = []
+    fixes: dict[str, str] = {}  # failing signature → the head that replaced it, for loops
+    for i, call in enumerate(s.calls):
+        if not s.failed(i):
+            continue
+        sig, category = s.sigs[i], call.error_category or "empty_result"
+        if category in NOT_LEARNINGS:
+            continue
+        obs = _observe_one(s, i, sig, category)
+        if obs is not None:
+            out.append(obs)
+            if obs.fix and sig.kind == "shell":
+                fixes[sig.signature] = obs.fixing or obs.fix
+    out.extend(_loops(s, fixes))
+    return out
+
+
+def _observe_one(s: _Session, i: int, sig: CallSig, category: str) -> Observation | None:
+    call = s.calls[i]
+
+    def seen(kind: str, key: str, fix: str | None, fixing: str | None) -> Observation:
+        return Observation(kind, key, fix, category, sig.target, fixing, error_line(call, s.roots),
+                           _detail(call, sig), call_tokens(call))
+
+    if category == "user_rejected":
+        return seen("rejected", sig.head if sig.kind == "shell" else sig.signature, None, None)
+    if sig.kind == "shell":
+        if category == "permission_denied":
+            return seen("permission", sig.head, None, None)
+        found = s.shell_fix(i)
+        if found is None:
+            return seen("command", sig.head, None, None) if sig.head else None
+        kind, j = found
+        return None if kind == "resolved" else seen(kind, sig.head, s.sigs[j].head, s.sigs[j].target)
+    if not sig.path:
+        return None
+    # A failure without a fix is still observed: the fix threshold is counted against them.
+    if sig.kind == "read" and category == "too_large":
+        paged = s.paged_read(i)
+        return seen("large_file", sig.path, "paged" if paged is not None else None,
+                    s.sigs[paged].target if paged is not None else None)
+    if sig.kind in ("read", "edit", "write") and category == "file_not_found":
+        moved = s.path_fix(i)
+        return seen("path", sig.path, moved[0] if moved else None, s.sigs[moved[1]].target if moved else None)
+    if category == "empty_result":
+        hit = s.scope_fix(i)
+        where = s.sigs[hit].path if hit is not None else None
+        return seen("scope", sig.path, where, s.sigs[hit].target if hit is not None and where else None)
+    return None
+
+
+def _loops(s: _Session, fixes: dict[str, str]) -> list[Observation]:
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, call in enumerate(s.calls):
+        if call.is_error and (call.error_category or "") not in NOT_LEARNINGS | {"user_rejected"}:
+            groups[(s.sigs[i].signature, call.error_category or "tool_error")].append(i)
+    out = []
+    for (signature, category), idx in groups.items():
+        if len(idx) < LOOP_MIN:
+            continue
+        first = s.calls[idx[0]]
+        sig = s.sigs[idx[0]]
+        fix = fixes.get(signature)
+        out.append(Observation(
+            "loop", normalize(sig.target), fix, category, sig.target, fix, error_line(first, s.roots),
+            None, sum(call_tokens(s.calls[i]) for i in idx[1:]), len(idx)))
+    return out

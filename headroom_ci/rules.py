@@ -1,0 +1,142 @@
+"""Findings → rules: one or two lines that say what to do instead (pure, deterministic)."""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from headroom_ci.mining.commands import parse_command
+from headroom_ci.mining.findings import Finding
+from headroom_ci.mining.signature import normalize
+
+# headroom-ai's section names, in the order the block lists them.
+SECTIONS = (
+    "Environment", "Command Patterns", "File Path Corrections", "Search Scope",
+    "Known Large Files", "Permission Notes", "Retry Prevention", "User Preferences",
+)
+_SECTION_OF = {
+    "runner": "Environment", "alternative": "Command Patterns", "path": "File Path Corrections",
+    "scope": "Search Scope", "large_file": "Known Large Files", "permission": "Permission Notes",
+    "loop": "Retry Prevention", "rejected": "User Preferences",
+}
+# Preferences of the people running the agent are the memory file's, not the project's.
+_MEMORY_KINDS = frozenset({"rejected"})
+_VERBS = {"test": "Run tests", "lint": "Lint", "format": "Format", "typecheck": "Type-check",
+          "build": "Build", "install": "Install dependencies"}
+_ENVIRONMENTS = frozenset({"uv", "poetry", "pipenv", "pdm", "hatch", "rye", "npx", "bunx", "pnpm",
+                           "bundle", "uvx", "yarn", "conda", "mamba"})
+_TARGET_RUNNERS = frozenset({"make", "just", "task", "rake"})
+_PHRASES = {
+    "missing_script": "no such script or target", "command_not_found": "command not found",
+    "file_not_found": "file not found", "module_not_found": "a module is missing",
+    "permission_denied": "permission denied", "exit_nonzero": "non-zero exit", "too_large": "too large",
+    "tool_error": "tool error", "empty_result": "no results",
+}
+_SAFE_WORD = re.compile(r"^[\w.:@/+-]{1,80}$")
+MAX_CODE = 100
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    fingerprint: str
+    section: str
+    content: str          # one markdown bullet
+    target: str           # "context" | "memory"
+    tokens_saved: int     # per session where the failure happened
+    evidence_count: int   # sessions
+    finding_ids: tuple[str, ...]
+
+
+def code(text: str) -> str:
+    """An inline code span that survives backticks and stays short."""
+    text = " ".join(text.split())
+    if len(text) > MAX_CODE:
+        text = text[:MAX_CODE - 1] + "…"
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _word(text: str | None) -> str | None:
+    return text if text and _SAFE_WORD.match(text) else None
+
+
+def _evidence(f: Finding) -> str:
+    where = f"{f.sessions} sessions" + (f", {f.runs} CI runs" if f.runs > 1 else "")
+    return where
+
+
+def _fix_command(f: Finding) -> str:
+    """The working command as the agent should type it, with the folder it ran in."""
+    example = next((e.fixing for e in f.evidence if e.fixing), None) or f.fix or ""
+    parsed = parse_command(example)
+    where = f" in {code(parsed.workdir.rstrip('/') + '/')}" if parsed.workdir not in (None, ".", "./") else ""
+    return f"{code(f.fix or example)}{where}"
+
+
+def _runner(f: Finding) -> str:
+    fix = parse_command(f.fix or "")
+    fail = parse_command(f.key)
+    verb = _VERBS.get(fix.purpose) or f"Run {code(fix.tool)}"
+    detail = _word(f.detail)
+    if f.category == "module_not_found" and detail:
+        why = (f"{code(detail)} is only in the {fix.program} environment" if fix.program in _ENVIRONMENTS
+               else f"{code(detail)} is not installed for {code(fail.program)}")
+    elif f.category == "command_not_found":
+        why = f"{code(detail or fail.program)} is not installed"
+    else:
+        why = f"{code(f.key)} fails: {_PHRASES.get(f.category, f.category.replace('_', ' '))}"
+    return f"- {verb} with {_fix_command(f)}, not {code(f.key)} ({why}; {_evidence(f)})."
+
+
+def _alternative(f: Finding, retries: int) -> str:
+    fix = parse_command(f.fix or "")
+    fail = parse_command(f.key)
+    verb = _VERBS.get(fix.purpose) or _VERBS.get(fail.purpose) or "Use"
+    detail = _word(f.detail)
+    if f.category == "missing_script" and detail:
+        noun = "target" if fail.program in _TARGET_RUNNERS else "script"
+        why = f"there is no {code(detail)} {noun}"
+    else:
+        why = _PHRASES.get(f.category, f.category.replace("_", " "))
+    retried = f", retried up to {retries}× in a session" if retries >= 3 else ""
+    return f"- {verb} with {_fix_command(f)}, not {code(f.key)} ({why}; {_evidence(f)}{retried})."
+
+
+def _content(f: Finding, retries: dict[str, int]) -> str:
+    if f.kind == "runner":
+        return _runner(f)
+    if f.kind == "alternative":
+        return _alternative(f, max(retries.get(normalize(f.key), 0), f.peak))
+    if f.kind == "path":
+        return (f"- {code(f.key)} does not exist: the file is {code(f.fix or '')} ({_evidence(f)}).")
+    if f.kind == "scope":
+        return f"- Search in {code(f.fix or '')}, not {code(f.key)}: searches there find nothing ({_evidence(f)})."
+    if f.kind == "large_file":
+        return (f"- {code(f.key)} is too large to read whole: read it in parts (offset/limit) "
+                f"or search it ({_evidence(f)}).")
+    if f.kind == "permission":
+        return f"- {code(f.key)} is not permitted here (permission denied in {_evidence(f)})."
+    if f.kind == "rejected":
+        return f"- Ask before running {code(f.key)}: it was rejected in {_evidence(f)}."
+    instead = f"; use {code(f.fix)} instead" if f.fix else ""
+    return (f"- Do not retry {code(f.key)} when it fails ({_PHRASES.get(f.category, 'error')}){instead} "
+            f"(repeated {f.occurrences}× in {_evidence(f)}).")
+
+
+def recommend(findings: Sequence[Finding]) -> list[Recommendation]:
+    """One rule per finding, in the findings' rank order. A retry loop of a command that has
+    its own rule adds its count to that rule instead of a rule of its own."""
+    commands = {normalize(f.key) for f in findings if f.kind in ("runner", "alternative")}
+    retries = {f.key: f.peak for f in findings if f.kind == "loop"}
+    out = []
+    for f in findings:
+        if f.kind == "loop" and f.key in commands:
+            continue
+        out.append(Recommendation(
+            fingerprint=f.fingerprint, section=_SECTION_OF[f.kind], content=_content(f, retries),
+            target="memory" if f.kind in _MEMORY_KINDS else "context",
+            tokens_saved=f.wasted_tokens // max(f.sessions, 1), evidence_count=f.sessions,
+            finding_ids=(f.id,),
+        ))
+    return out

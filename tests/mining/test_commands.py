@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import pytest
+
+from headroom_ci.mining.commands import Command
+from headroom_ci.mining.commands import parse_command
+
+
+@pytest.mark.parametrize("cmd, expected", [
+    pytest.param("python3 -m pytest tests/ -x", Command("python3 -m pytest", "pytest", "python3", "test", None), id="python-m"),
+    pytest.param("uv run pytest tests/", Command("uv run pytest", "pytest", "uv", "test", None), id="uv-run"),
+    pytest.param("uv run python -m pytest", Command("uv run python -m pytest", "pytest", "uv", "test", None), id="uv-run-python-m"),
+    pytest.param("cd web && npm test", Command("npm test", "test", "npm", "test", "web"), id="cd-npm-test"),
+    pytest.param("npm run test:unit -- --run", Command("npm run test:unit", "test:unit", "npm", "test", None), id="npm-run"),
+    pytest.param("make lint", Command("make lint", "lint", "make", "lint", None), id="make-target"),
+    pytest.param("uv run ruff check .", Command("uv run ruff check", "ruff check", "uv", "lint", None), id="ruff-check"),
+    pytest.param("python manage.py test", Command("python manage.py", "manage.py", "python", "other", None), id="python-script"),
+    pytest.param("FOO=1 timeout 30 pytest -q 2>&1 | tail -20", Command("pytest", "pytest", "pytest", "test", None), id="env-timeout-pipe"),
+    pytest.param("source .venv/bin/activate && pytest", Command("pytest", "pytest", "pytest", "test", None), id="source-first"),
+    pytest.param("npx vitest run", Command("npx vitest", "vitest", "npx", "test", None), id="npx"),
+    pytest.param("cargo test --all", Command("cargo test", "cargo test", "cargo", "test", None), id="cargo"),
+    pytest.param("sudo apt-get install -y jq", Command("apt-get install", "apt-get install", "apt-get", "install", None), id="sudo-apt"),
+    pytest.param("mypy src", Command("mypy", "mypy", "mypy", "typecheck", None), id="mypy"),
+    pytest.param("echo 'unbalanced", Command("", "", "", "other", None), id="unbalanced-quote-setup-only"),
+    pytest.param("", Command("", "", "", "other", None), id="empty"),
+])
+def test_parse_command(cmd: str, expected: Command) -> None:
+    assert parse_command(cmd) == expected

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+
+from headroom_ci.mining.findings import Evidence
+from headroom_ci.mining.findings import fingerprint
+from headroom_ci.mining.findings import Miner
+from headroom_ci.mining.findings import Stats
+from headroom_ci.mining.findings import Thresholds
+from headroom_ci.sessions.model import Session
+from testing.builders import bash
+from testing.builders import session
+
+FAIL = bash("python3 -m pytest", "Exit code 1\nModuleNotFoundError: No module named 'fastapi'", code=1)
+FIX = bash("uv run pytest", "3 passed")
+LINT = bash("make lint", "Exit code 2\nmake: *** No rule to make target 'lint'.  Stop.", code=2)
+
+
+def _mine(*sessions: Session, thresholds: Thresholds = Thresholds()) -> list[tuple[str, str, int, int, int]]:
+    miner = Miner()
+    for s in sessions:
+        miner.add(s)
+    return [(f.kind, f.key, f.sessions, f.runs, f.fixes) for f in miner.findings(thresholds)]
+
+
+@pytest.mark.parametrize("sessions, thresholds, expected", [
+    pytest.param([session(FAIL, FIX, sid="a", run="1"), session(FAIL, FIX, sid="b", run="2")], Thresholds(),
+                 [("runner", "python3 -m pytest", 2, 2, 2)], id="two-sessions-two-runs"),
+    pytest.param([session(FAIL, FIX, sid="a")], Thresholds(), [], id="once-is-not-a-learning"),
+    pytest.param([session(FAIL, FIX, sid="a"), session(FAIL, sid="b")], Thresholds(), [],
+                 id="fix-seen-once"),
+    pytest.param([session(FAIL, FIX, sid="a"), session(FAIL, sid="b")], Thresholds(min_fixes=1),
+                 [("runner", "python3 -m pytest", 2, 0, 1)], id="fix-threshold-is-a-setting"),
+    pytest.param([session(LINT, LINT, LINT, bash("uv run ruff check .", "ok"), sid="a")], Thresholds(), [],
+                 id="three-retries-in-one-session-are-one-fix"),
+    pytest.param([session(LINT, LINT, LINT, bash("uv run ruff check .", "ok"), sid=s) for s in "ab"], Thresholds(),
+                 [("alternative", "make lint", 2, 0, 2), ("loop", "make lint", 2, 0, 2)], id="loop-and-its-fix"),
+])
+def test_thresholds(sessions: list[Session], thresholds: Thresholds, expected: list[tuple[str, str, int, int, int]]) -> None:
+    assert _mine(*sessions, thresholds=thresholds) == expected
+
+
+def test_finding_carries_its_evidence() -> None:
+    miner = Miner()
+    miner.add(session(FAIL, FIX, sid="a", run="101"))
+    miner.add(session(FAIL, FAIL, FIX, sid="b", run="102"))
+    (f,) = miner.findings()
+    assert (f.id, f.fingerprint) == (f"F-{fingerprint('runner', 'python3 -m pytest', 'uv run pytest')[:8]}",
+                                     fingerprint("runner", "python3 -m pytest", "uv run pytest"))
+    assert (f.occurrences, f.peak, f.category, f.detail) == (3, 2, "module_not_found", "fastapi")
+    assert f.evidence == (
+        Evidence("a", "a.jsonl", "claude", "101", None, "python3 -m pytest", "uv run pytest",
+                 "ModuleNotFoundError: No module named 'fastapi'"),
+        Evidence("b", "b.jsonl", "claude", "102", None, "python3 -m pytest", "uv run pytest",
+                 "ModuleNotFoundError: No module named 'fastapi'"),
+    )
+    assert miner.stats() == Stats(sessions=2, tool_calls=5, failures=3, wasted_tokens=3 * (
+        (len(FAIL.output) + len("python3 -m pytest")) // 4 + 10))
+
+
+def test_fingerprint_is_stable_and_specific() -> None:
+    assert fingerprint("runner", "python3 -m pytest", "uv run pytest") == "c8508618d90c0c0f"
+    assert fingerprint("runner", "python3 -m pytest", "poetry run pytest") != fingerprint(
+        "runner", "python3 -m pytest", "uv run pytest")
+
+
+def test_ranking_is_by_sessions_then_waste() -> None:
+    path_fail = bash("cat services/api/models/user.py", "Exit code 1\ncat: x: No such file or directory", code=1)
+    sessions = [session(FAIL, FIX, sid=s) for s in "abc"] + [session(LINT, bash("uv run ruff check", "ok"), sid=s)
+                                                             for s in "de"]
+    assert [k for k, *_ in _mine(*sessions)] == ["runner", "alternative"]
+    assert path_fail.is_error

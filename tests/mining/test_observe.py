@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import pytest
+
+from headroom_ci.mining.observe import Observation
+from headroom_ci.mining.observe import observe
+from headroom_ci.mining.paths import repo_roots
+from testing.builders import bash
+from testing.builders import fail
+from testing.builders import ok
+from testing.builders import ROOT
+from testing.builders import session
+from testing.builders import Spec
+
+NO_FASTAPI = "Traceback (most recent call last):\nModuleNotFoundError: No module named 'fastapi'"
+
+
+def _seen(*specs: Spec) -> list[tuple[str, str, str | None, str | None]]:
+    s = session(*specs)
+    return [(o.kind, o.key, o.fix, o.detail) for o in observe(s, roots=repo_roots(cwd=s.cwd))]
+
+
+@pytest.mark.parametrize("specs, expected", [
+    pytest.param([bash("python3 -m pytest", f"Exit code 1\n{NO_FASTAPI}", code=1), bash("uv run pytest -q", "3 passed")],
+                 [("runner", "python3 -m pytest", "uv run pytest", "fastapi")], id="runner"),
+    pytest.param([bash("python x.py", "Exit code 127\nbash: python: command not found", code=127),
+                  bash("python3 x.py", "ok")],
+                 [("runner", "python x.py", "python3 x.py", "python")], id="program-not-found"),
+    pytest.param([bash("cd web && npm test", 'Exit code 1\nnpm error Missing script: "test"', code=1),
+                  ok("Read", "{}", file_path=f"{ROOT}/web/package.json"),
+                  bash("cd web && npm run test:unit", "18 passed")],
+                 [("alternative", "npm test", "npm run test:unit", "test")], id="missing-script"),
+    pytest.param([fail("Read", "<tool_use_error>File does not exist.</tool_use_error>",
+                       file_path=f"{ROOT}/services/api/models/user.py"),
+                  ok("Glob", f"{ROOT}/services/api/app/models/user.py", pattern="**/user.py")],
+                 [("path", "services/api/models/user.py", "services/api/app/models/user.py", None)], id="path-via-glob"),
+    pytest.param([fail("Read", "File does not exist.", file_path=f"{ROOT}/src/app.py"),
+                  ok("Read", "x", file_path=f"{ROOT}/app/src/app.py")],
+                 [("path", "src/app.py", "app/src/app.py", None)], id="path-via-read"),
+    pytest.param([fail("Read", "File content (52341 tokens) exceeds maximum allowed tokens (25000).",
+                       file_path=f"{ROOT}/data/fixtures.json"),
+                  ok("Read", "…", file_path=f"{ROOT}/data/fixtures.json", offset=1, limit=400)],
+                 [("large_file", "data/fixtures.json", "paged", None)], id="too-large-then-paged"),
+    pytest.param([ok("Grep", "No matches found", pattern="def create_order", path=f"{ROOT}/lib"),
+                  ok("Grep", "src/shop/orders.py:12:def create_order", pattern="def create_order", path=f"{ROOT}/src")],
+                 [("scope", "lib", "src", None)], id="empty-search-then-hit"),
+    pytest.param([bash("git push", "Exit code 128\nremote: Permission to acme/shop.git denied", code=128)],
+                 [("permission", "git push", None, None)], id="permission"),
+    pytest.param([fail("Bash", "The user doesn't want to proceed with this tool use.", command="rm -rf build")],
+                 [("rejected", "rm", None, None)], id="rejection"),
+    pytest.param([bash("make lint", "Exit code 2\nmake: *** No rule to make target 'lint'.  Stop.", code=2)] * 3
+                 + [bash("uv run ruff check .", "All checks passed!")],
+                 [("alternative", "make lint", "uv run ruff check", "lint")] * 3
+                 + [("loop", "make lint", "uv run ruff check .", None)], id="retried-three-times"),
+])
+def test_learnings(specs: list[Spec], expected: list[tuple[str, str, str | None, str | None]]) -> None:
+    assert _seen(*specs) == expected
+
+
+# Not learnings: nothing is observed, or only a failure without a fix (which the fix threshold stops).
+@pytest.mark.parametrize("specs", [
+    pytest.param([bash("uv run pytest", "Exit code 1\n1 failed, 3 passed", code=1),
+                  ok("Edit", "ok", file_path=f"{ROOT}/src/a.py"), bash("uv run pytest", "4 passed")],
+                 id="test-fixed-by-editing-code"),
+    pytest.param([bash("npm run build", "Exit code 2\nsrc/a.ts(3,1): error TS2322", code=2),
+                  ok("Edit", "ok", file_path=f"{ROOT}/src/a.ts"), bash("npm run build", "built")],
+                 id="build-fixed-by-editing-code"),
+    pytest.param([bash("npm run build", "Exit code 2\nerror TS2322", code=2),
+                  ok("Edit", "ok", file_path=f"{ROOT}/src/a.ts"), bash("npm run build:prod", "built")],
+                 id="code-failure-then-edit-then-other-build"),  # seen, but without a fix
+    pytest.param([bash("curl https://pypi.org", "Exit code 28\ncurl: (28) Connection timed out", code=28),
+                  bash("uv pip install x", "ok")], id="timeout"),
+    pytest.param([bash("pip install x", "Exit code 1\nECONNRESET", code=1), bash("uv pip install x", "ok")],
+                 id="connection-reset"),
+    pytest.param([fail("Read", "<tool_use_error>Sibling tool call errored</tool_use_error>", file_path="a")],
+                 id="sibling"),
+    pytest.param([bash("pytest", "Exit code 1\nModuleNotFoundError: No module named 'x'", code=1)], id="no-fix"),
+    pytest.param([fail("Read", "File does not exist.", file_path=f"{ROOT}/NEW.md"),
+                  ok("Write", "created", file_path=f"{ROOT}/NEW.md", content="x")], id="missing-file-then-created"),
+    pytest.param([bash("ls nope", "Exit code 2\nls: cannot access 'nope'", code=2), bash("ls", "a b")],
+                 id="unrelated-next-command"),
+])
+def test_not_learnings(specs: list[Spec]) -> None:
+    assert [o for o in _seen(*specs) if o[2] is not None or o[0] in ("permission", "rejected", "loop")] == []
+
+
+def test_evidence_is_repo_relative_and_measured() -> None:
+    s = session(bash(f"python3 -m pytest {ROOT}/tests", f"Exit code 1\n{NO_FASTAPI}", code=1),
+                bash(f"uv run pytest {ROOT}/tests", "3 passed"))
+    (obs,) = observe(s, roots=repo_roots(cwd=s.cwd))
+    assert obs == Observation(
+        kind="runner", key="python3 -m pytest", fix="uv run pytest", category="module_not_found",
+        failing="python3 -m pytest tests", fixing="uv run pytest tests",
+        error="ModuleNotFoundError: No module named 'fastapi'", detail="fastapi",
+        wasted_tokens=(len(f"Exit code 1\n{NO_FASTAPI}") + len(f"python3 -m pytest {ROOT}/tests")) // 4 + 10)

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import pytest
+
+from headroom_ci.mining.paths import relativize
+from headroom_ci.mining.paths import repo_roots
+
+ROOTS = repo_roots(cwd="/home/runner/work/shop/shop/web")
+
+
+@pytest.mark.parametrize("cwd, repo_path, expected", [
+    pytest.param("/home/runner/work/shop/shop/web", None, ("/home/runner/work/shop/shop",), id="runner-subfolder"),
+    pytest.param("/github/workspace", None, ("/github/workspace",), id="container"),
+    pytest.param("/srv/repo/", "/tmp/checkout", ("/tmp/checkout", "/srv/repo"), id="repo-path-first"),
+    pytest.param(None, None, (), id="unknown"),
+])
+def test_repo_roots(cwd: str | None, repo_path: str | None, expected: tuple[str, ...]) -> None:
+    assert repo_roots(cwd=cwd, repo_path=repo_path) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param("/home/runner/work/shop/shop/services/api/models/user.py", "services/api/models/user.py", id="file"),
+    pytest.param("cd /home/runner/work/shop/shop && ls", "cd . && ls", id="root-itself"),
+    pytest.param("/home/runner/work/shop/shop-2/x", "~/work/shop/shop-2/x", id="sibling-is-not-the-root"),
+    pytest.param("/home/runner/work/other/other/y", "y", id="other-runner-workspace"),
+    pytest.param("/Users/alice/.cache/x", "~/.cache/x", id="home"),
+    pytest.param("ls ./src ../x", "ls ./src ../x", id="relative-untouched"),
+    pytest.param("/usr/bin/env python3", "/usr/bin/env python3", id="system-path-kept"),
+])
+def test_relativize(text: str, expected: str) -> None:
+    assert relativize(text, ROOTS) == expected
