@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -138,29 +140,48 @@ def write_db(path: Path, store: Store, *, old_schema: bool = False,
     """
     conn = sqlite3.connect(path)
     try:
-        conn.executescript(_OLD_SCHEMA if old_schema else _SCHEMA)
-        for p in store.projects:
-            _insert(conn, "project", id=p["id"], worktree=p["worktree"], vcs=p.get("vcs"),
-                    time_created=T0, time_updated=T0)
-        for s in store.sessions:
-            _insert(conn, "session", id=s["id"], project_id=s["projectID"], parent_id=s.get("parentID"),
-                    slug=s["slug"], directory=s.get("directory", ""), title=s["title"], version=s["version"],
-                    time_created=s["time"]["created"], time_updated=s["time"]["updated"])
-        for m in store.messages:
-            _insert(conn, "message", id=m["id"], session_id=m["sessionID"], time_created=m["time"]["created"],
-                    time_updated=m["time"]["created"], data=_data(m, "id", "sessionID"))
-        for p in store.parts:
-            _insert(conn, "part", id=p["id"], message_id=p["messageID"], session_id=p["sessionID"],
-                    time_created=T0, time_updated=T0, data=_data(p, "id", "sessionID", "messageID"))
-        for table, values in raw_rows:
-            conn.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(values))})", values)
-        if tables is not None:
-            for table in {"project", "session", "message", "part"} - set(tables):
-                conn.execute(f"DROP TABLE {table}")
-        conn.commit()
+        _fill(conn, store, old_schema=old_schema, raw_rows=raw_rows, tables=tables)
     finally:
         conn.close()
     return path
+
+
+@contextmanager
+def running_db(path: Path, store: Store) -> Iterator[Path]:
+    """opencode.db as a running OpenCode leaves it: WAL mode, its writer still open, and
+    everything written since the last checkpoint (here: everything) only in the -wal file."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        _fill(conn, store)
+        yield path
+    finally:
+        conn.close()
+
+
+def _fill(conn: sqlite3.Connection, store: Store, *, old_schema: bool = False,
+          raw_rows: Iterable[tuple[str, tuple[Any, ...]]] = (), tables: Iterable[str] | None = None) -> None:
+    conn.executescript(_OLD_SCHEMA if old_schema else _SCHEMA)
+    for p in store.projects:
+        _insert(conn, "project", id=p["id"], worktree=p["worktree"], vcs=p.get("vcs"),
+                time_created=T0, time_updated=T0)
+    for s in store.sessions:
+        _insert(conn, "session", id=s["id"], project_id=s["projectID"], parent_id=s.get("parentID"),
+                slug=s["slug"], directory=s.get("directory", ""), title=s["title"], version=s["version"],
+                time_created=s["time"]["created"], time_updated=s["time"]["updated"])
+    for m in store.messages:
+        _insert(conn, "message", id=m["id"], session_id=m["sessionID"], time_created=m["time"]["created"],
+                time_updated=m["time"]["created"], data=_data(m, "id", "sessionID"))
+    for p in store.parts:
+        _insert(conn, "part", id=p["id"], message_id=p["messageID"], session_id=p["sessionID"],
+                time_created=T0, time_updated=T0, data=_data(p, "id", "sessionID", "messageID"))
+    for table, values in raw_rows:
+        conn.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(values))})", values)
+    if tables is not None:
+        for table in {"project", "session", "message", "part"} - set(tables):
+            conn.execute(f"DROP TABLE {table}")
+    conn.commit()
 
 
 def _insert(conn: sqlite3.Connection, table: str, **values: Any) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from headroom_ci.archive import ArchiveError
+from headroom_ci.archive import Budget
 from headroom_ci.archive import extract_zip
 from headroom_ci.archive import Limits
 
@@ -54,12 +55,71 @@ def test_refuses_symlinks(tmp_path: Path) -> None:
         extract_zip(archive, tmp_path / "out")
 
 
-def test_refuses_a_zip_bomb_and_leaves_nothing(tmp_path: Path) -> None:
-    archive = _zip(tmp_path / "bomb.zip", {"a.txt": b"ok", "b.bin": b"\0" * (50 * 1024 * 1024)})
+def _encrypted(path: Path) -> Path:
+    """A zip whose one member is marked encrypted (general-purpose flag bit 0)."""
+    raw = bytearray(_zip(path, {"a.jsonl": b"{}\n"}).read_bytes())
+    raw[6] |= 1  # local file header
+    raw[raw.find(b"PK\x01\x02") + 8] |= 1  # central directory
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def _corrupt(path: Path) -> Path:
+    """A zip whose second member's deflate stream is damaged (zlib.error on reading)."""
+    _zip(path, {"a.txt": b"ok", "b.txt": bytes(range(256)) * 64})
+    raw = bytearray(path.read_bytes())
+    at = raw.find(b"PK\x03\x04", 4) + 30 + len("b.txt")
+    raw[at:at + 8] = b"\xff" * 8
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize(("build", "limits", "message"), [
+    pytest.param(lambda p: _zip(p, {"a.txt": b"ok", "b.bin": b"\0" * (50 * 1024 * 1024)}), Limits(max_ratio=100),
+                 "member 'b.bin' expands past the size or compression-ratio limit (a zip bomb?)", id="zip-bomb"),
+    pytest.param(_encrypted, Limits(), "member 'a.jsonl' is encrypted", id="encrypted"),
+    pytest.param(lambda p: _zip(p, {"a": b"x", "a/b.jsonl": b"{}\n"}), Limits(),
+                 "member 'a/b.jsonl' cannot be extracted (File exists)", id="file-then-folder"),
+    pytest.param(_corrupt, Limits(),
+                 "member 'b.txt' cannot be extracted (Error -3 while decompressing data: invalid block type)",
+                 id="damaged-stream"),
+])
+def test_refused_archive_leaves_nothing_behind(tmp_path: Path, build, limits: Limits,  # type: ignore[no-untyped-def]
+                                               message: str) -> None:
+    archive = build(tmp_path / "in.zip")
     dest = tmp_path / "out"
+    with pytest.raises(ArchiveError) as exc:
+        extract_zip(archive, dest, limits=limits)
+    assert str(exc.value) == f"{archive}: {message}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zip"]
+
+
+def test_existing_destination_content_is_kept(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    (dest / "keep").mkdir(parents=True)
+    (dest / "keep" / "mine.txt").write_text("mine")
+    good = _zip(tmp_path / "good.zip", {"sessions/a.jsonl": b"{}\n"})
+    assert extract_zip(good, dest) == 1
+    bomb = _zip(tmp_path / "bomb.zip", {"x.txt": b"ok", "y.bin": b"\0" * (5 * 1024 * 1024)})
     with pytest.raises(ArchiveError, match="zip bomb"):
-        extract_zip(archive, dest, limits=Limits(max_ratio=100))
-    assert list(dest.iterdir()) == []
+        extract_zip(bomb, dest, limits=Limits(max_ratio=2))
+    clash = _zip(tmp_path / "clash.zip", {"keep/other.txt": b"x", "new.txt": b"y"})
+    with pytest.raises(ArchiveError, match=f"{dest / 'keep'} already exists"):
+        extract_zip(clash, dest)
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*")) == [
+        "keep", "keep/mine.txt", "sessions", "sessions/a.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.zip", "clash.zip", "good.zip", "out"]
+
+
+def test_budget_is_shared_across_archives(tmp_path: Path) -> None:
+    budget = Budget(10_000)
+    first = _zip(tmp_path / "1.zip", {"a": b"a" * 6_000}, compression=zipfile.ZIP_STORED)
+    second = _zip(tmp_path / "2.zip", {"b": b"b" * 6_000}, compression=zipfile.ZIP_STORED)
+    assert extract_zip(first, tmp_path / "one", budget=budget) == 1
+    assert budget.left == 4_000
+    with pytest.raises(ArchiveError, match="member 'b' expands past the size or compression-ratio limit"):
+        extract_zip(second, tmp_path / "two", budget=budget)
+    assert (budget.left, (tmp_path / "two").exists()) == (4_000, False)
 
 
 def test_total_size_limit(tmp_path: Path) -> None:

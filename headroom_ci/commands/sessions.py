@@ -44,12 +44,20 @@ def report(items: Iterable[Session | Skip]) -> dict[str, Any]:
     }
 
 
+def printable(text: str) -> str:
+    """`text` safe for a terminal: control and other non-printable characters (an
+    escape sequence in a file name, a newline in a session id) escaped as repr does."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def render_table(rep: dict[str, Any]) -> str:
     header = ("AGENT", "FORMAT", "SESSION", "CALLS", "ERRORS", "INPUT", "OUTPUT", "CACHE-R", "CACHE-W", "PATH")
     rows: list[tuple[str, ...]] = [header]
     for r in rep["sessions"]:
-        sid = (r["session_id"] or "-") + (" (sub)" if r["subagent"] else "")
-        rows.append((r["agent"], r["format"], sid, *(str(r[k]) for k in _COUNTERS), r["path"]))
+        sid = printable(r["session_id"] or "-") + (" (sub)" if r["subagent"] else "")
+        rows.append((r["agent"], r["format"], sid, *(str(r[k]) for k in _COUNTERS), printable(r["path"])))
     t = rep["totals"]
     rows.append(("total", f"{t['sessions']} sessions", "", *(str(t[k]) for k in _COUNTERS), ""))
     numeric = range(3, 9)
@@ -62,18 +70,24 @@ def render_table(rep: dict[str, Any]) -> str:
         lines.append("")
         lines.append(f"skipped ({len(rep['skipped'])}):")
         for k in rep["skipped"]:
-            where = k["path"] if k["line"] is None else f"{k['path']}:{k['line']}"
-            lines.append(f"  {where}: {k['reason']}")
+            where = printable(k["path"]) if k["line"] is None else f"{printable(k['path'])}:{k['line']}"
+            lines.append(f"  {where}: {printable(k['reason'])}")
     return "\n".join(lines) + "\n"
 
 
 def sessions(*, paths: Sequence[str], as_json: bool, out: TextIO) -> int:
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
-        raise FatalError(f"{missing[0]}: no such file or folder")
+        raise FatalError(f"{printable(missing[0])}: no such file or folder")
     rep = report(iter_paths(paths))
     if as_json:
-        out.write(json.dumps(rep, indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(rep, indent=2, ensure_ascii=False) + "\n"
+        try:
+            out.write(text)
+        except UnicodeEncodeError:
+            # A file name that is not valid UTF-8 (kept by Python as lone surrogates):
+            # JSON's \u escapes carry it where the output encoding cannot.
+            out.write(json.dumps(rep, indent=2) + "\n")
     else:
         out.write(render_table(rep))
     return 0

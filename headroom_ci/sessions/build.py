@@ -1,14 +1,18 @@
 """Helpers the readers share: tolerant field access, a tool-call accumulator, times."""
 from __future__ import annotations
 
+from collections.abc import Hashable
 from collections.abc import Mapping
 from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
 from typing import Any
 
 from headroom_ci.sessions.kinds import error_category
 from headroom_ci.sessions.kinds import tool_kind
 from headroom_ci.sessions.model import cap_input
 from headroom_ci.sessions.model import cap_output
+from headroom_ci.sessions.model import Clip
 from headroom_ci.sessions.model import ToolCall
 from headroom_ci.sessions.model import ToolKind
 from headroom_ci.sessions.model import Usage
@@ -25,6 +29,11 @@ def as_int(value: object) -> int:
     if isinstance(value, float) and value == value and value >= 0:
         return int(value)
     return 0
+
+
+def as_exit(value: object) -> int | None:
+    """An exit code: any int, negative ones included (-1: killed), but not a bool."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def as_dict(value: object) -> dict[str, Any]:
@@ -57,14 +66,37 @@ def text_of(content: object) -> str:
 
 
 def iso_ms(ts: str | None) -> float | None:
+    """Epoch milliseconds of an ISO-8601 timestamp; one without a zone is taken as UTC."""
     if not ts:
         return None
     try:
         # Python 3.10's fromisoformat rejects the "Z" suffix every agent writes.
         dt = datetime.fromisoformat(ts[:-1] + "+00:00" if ts.endswith("Z") else ts)
-    except ValueError:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.timestamp() * 1000
+    except (ValueError, OverflowError, OSError):
         return None
-    return dt.timestamp() * 1000
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MAX_MS = 253402300800000  # year 10000
+
+
+def epoch_ms(value: object) -> int | None:
+    """A plausible epoch-milliseconds number (OpenCode's times), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return None
+    return int(value) if 0 < value < _MAX_MS else None
+
+
+def ms_to_iso(value: object) -> str | None:
+    """Epoch milliseconds as "2026-01-16T11:01:02.345Z"."""
+    ms = epoch_ms(value)
+    if ms is None:
+        return None
+    dt = _EPOCH + timedelta(milliseconds=ms)
+    return f"{dt.year:04d}-{dt:%m-%dT%H:%M:%S}.{dt.microsecond // 1000:03d}Z"
 
 
 def duration_ms(start: str | None, end: str | None) -> int | None:
@@ -93,7 +125,7 @@ class TimeSpan:
 
 class _Pending:
     __slots__ = (
-        "call_id", "name", "kind", "input", "output", "is_error", "exit_code",
+        "call_id", "name", "kind", "input", "output", "output_size", "is_error", "exit_code",
         "timestamp", "duration_ms", "category",
     )
 
@@ -103,7 +135,8 @@ class _Pending:
         self.name = name
         self.kind: ToolKind = kind
         self.input = input
-        self.output = ""
+        self.output = ""  # already capped
+        self.output_size = 0
         self.is_error = False
         self.exit_code: int | None = None
         self.timestamp = timestamp
@@ -112,35 +145,47 @@ class _Pending:
 
 
 class Calls:
-    """Tool calls in the order the agent issued them, results linked by call id."""
+    """Tool calls in the order the agent issued them, results linked by a key:
+    the call id, or a key of the reader's own for calls without a usable id."""
 
     def __init__(self) -> None:
         self._calls: list[_Pending] = []
-        self._by_id: dict[str, _Pending] = {}
+        self._by_key: dict[Hashable, _Pending] = {}
 
     def __len__(self) -> int:
         return len(self._calls)
 
-    def __contains__(self, call_id: object) -> bool:
-        return call_id in self._by_id
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, Hashable) and key in self._by_key
+
+    def kind(self, key: Hashable) -> ToolKind | None:
+        pending = self._by_key.get(key)
+        return pending.kind if pending is not None else None
 
     def start(self, *, call_id: str | None, name: str, input: Mapping[str, Any],
-              timestamp: str | None = None, kind: ToolKind | None = None) -> None:
-        if call_id is not None and call_id in self._by_id:
+              timestamp: str | None = None, kind: ToolKind | None = None,
+              key: Hashable | None = None) -> None:
+        """`key` links the result when the reported `call_id` cannot (absent or reused)."""
+        key = call_id if key is None else key
+        if key is not None and key in self._by_key:
             return  # a replayed or re-appended record: the call was already counted
         pending = _Pending(call_id, name, kind or tool_kind(name), cap_input(input), timestamp)
         self._calls.append(pending)
-        if call_id is not None:
-            self._by_id[call_id] = pending
+        if key is not None:
+            self._by_key[key] = pending
 
-    def finish(self, call_id: str | None, *, output: str | None = None,
+    def finish(self, key: Hashable | None, *, output: str | Clip | None = None,
                is_error: bool | None = None, exit_code: int | None = None,
                timestamp: str | None = None, category: str | None = None) -> bool:
-        pending = self._by_id.get(call_id) if call_id is not None else None
+        pending = self._by_key.get(key) if key is not None else None
         if pending is None:
             return False
         if output is not None:
-            pending.output = output
+            # Capped now: a long session holds a head and a tail per call, not every output.
+            if isinstance(output, Clip):
+                pending.output, pending.output_size = output.render()
+            else:
+                pending.output, pending.output_size = cap_output(output), len(output)
         if exit_code is not None:
             pending.exit_code = exit_code
         if is_error is not None:
@@ -160,7 +205,7 @@ class Calls:
                     kind=p.kind, text=p.output, exit_code=p.exit_code)
             out.append(ToolCall(
                 index=index, name=p.name, kind=p.kind, input=p.input,
-                output=cap_output(p.output), output_size=len(p.output),
+                output=p.output, output_size=p.output_size,
                 is_error=p.is_error, exit_code=p.exit_code, error_category=category,
                 timestamp=p.timestamp, duration_ms=p.duration_ms, call_id=p.call_id,
             ))
@@ -170,3 +215,9 @@ class Calls:
 def usage_of(*, input: object = 0, output: object = 0, cache_read: object = 0,
              cache_creation: object = 0) -> Usage:
     return Usage(as_int(input), as_int(output), as_int(cache_read), as_int(cache_creation))
+
+
+def usage_cached_inside(*, input: int, cached: int, output: int) -> Usage:
+    """Usage from counters whose input includes the cached tokens (Codex, Gemini):
+    the model's `input` is the uncached part."""
+    return Usage(input=max(input - cached, 0), output=output, cache_read=cached)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,13 +13,14 @@ from headroom_ci.sessions.build import Calls
 from headroom_ci.sessions.build import text_of
 from headroom_ci.sessions.build import TimeSpan
 from headroom_ci.sessions.build import usage_of
-from headroom_ci.sessions.jsonl import Skip
+from headroom_ci.sessions.detect import is_claude_event
+from headroom_ci.sessions.jsonl import DECODE_ERRORS
 from headroom_ci.sessions.kinds import exit_code_from_text
+from headroom_ci.sessions.model import Clip
 from headroom_ci.sessions.model import Session
 from headroom_ci.sessions.model import Usage
-
-Records = Iterable[tuple[int | None, Any]]
-Resolve = Callable[[str], "str | None"]
+from headroom_ci.sessions.types import Resolve
+from headroom_ci.sessions.types import SkipFn
 
 _PERSISTED = re.compile(r"Full output saved to: (\S+)")
 
@@ -30,6 +30,7 @@ class Line(msgspec.Struct, gc=False):
     (`toolUseResult`, which repeats the tool output, snapshots, progress data)
     is skipped by the decoder without building Python objects."""
 
+    # Skipped fields are not validated either: invalid UTF-8 inside toolUseResult does not lose the line.
     type: Any = None
     timestamp: Any = None
     sessionId: Any = None
@@ -40,7 +41,36 @@ class Line(msgspec.Struct, gc=False):
     message: Any = None
 
 
+class Event(msgspec.Struct, gc=False):
+    """The fields of a stream-json event (and of an execution_file element) that are
+    read; `tool_use_result`, a second copy of every tool output, is skipped."""
+
+    type: Any = None
+    subtype: Any = None
+    session_id: Any = None
+    timestamp: Any = None
+    cwd: Any = None
+    model: Any = None
+    message: Any = None
+    usage: Any = None
+    messageId: Any = msgspec.UNSET  # only to tell Gemini's logs.json apart
+
+
 decode_line = msgspec.json.Decoder(Line).decode
+decode_event = msgspec.json.Decoder(Event).decode
+_decode_events = msgspec.json.Decoder(list[Event]).decode
+
+
+def decode_messages(data: bytes) -> list[Event] | None:
+    """An execution_file / `--verbose` JSON array as events, decoded without the copies
+    of tool outputs; None when the document is not an array of Claude events."""
+    try:
+        events = _decode_events(data)
+    except DECODE_ERRORS:
+        return None  # not an array of objects: the generic document path reads it
+    if not any(is_claude_event(e.type, has_message_id=e.messageId is not msgspec.UNSET) for e in events[:5]):
+        return None
+    return events
 
 
 def _usage(raw: object) -> Usage:
@@ -89,16 +119,19 @@ class _Reader:
         for block in content:
             if not isinstance(block, dict) or block.get("type") != "tool_result":
                 continue
+            call_id = as_str(block.get("tool_use_id"))
             text = text_of(block.get("content"))
+            output: str | Clip = text
             if "<persisted-output>" in text:
-                text = self._persisted(text)
+                output = self._persisted(text)
             is_error = block.get("is_error") is True
-            self.calls.finish(
-                as_str(block.get("tool_use_id")), output=text, is_error=is_error,
-                exit_code=exit_code_from_text(text) if is_error else None, timestamp=ts,
-            )
+            # Only a failed shell command's text opens with its runner's "Exit code N".
+            shell = is_error and call_id is not None and self.calls.kind(call_id) == "shell"
+            head = output.head if isinstance(output, Clip) else output
+            self.calls.finish(call_id, output=output, is_error=is_error,
+                              exit_code=exit_code_from_text(head) if shell else None, timestamp=ts)
 
-    def _persisted(self, text: str) -> str:
+    def _persisted(self, text: str) -> str | Clip:
         m = _PERSISTED.search(text)
         full = self.resolve(m.group(1)) if m else None
         return full if full is not None else text
@@ -110,7 +143,7 @@ class _Reader:
         return total
 
 
-def read_jsonl(records: Iterable[tuple[int, Line]], *, path: str, skip: Skip,
+def read_jsonl(records: Iterable[tuple[int | None, Line]], *, path: str, skip: SkipFn,
                resolve: Resolve) -> list[Session]:
     r = _Reader(resolve)
     session_id = cwd = branch = agent_id = None
@@ -146,51 +179,77 @@ def read_jsonl(records: Iterable[tuple[int, Line]], *, path: str, skip: Skip,
     )]
 
 
-def read_stream(records: Records, *, path: str, skip: Skip, resolve: Resolve,
+class _Run(_Reader):
+    """One `claude -p` run of a stream: from its system/init to the next one."""
+
+    def __init__(self, resolve: Resolve) -> None:
+        super().__init__(resolve)
+        self.session_id: str | None = None
+        self.cwd: str | None = None
+        self.result_usage: Usage | None = None
+        self.events = 0
+
+    def session(self, path: str, format: str) -> Session:
+        if self.events == 1 and self.result_usage is not None:  # `--output-format json`: the result alone
+            format = "claude-json"
+        return Session(
+            path=path, agent="claude", format=format, session_id=self.session_id,
+            tool_calls=self.calls.build(),
+            usage=self.result_usage if self.result_usage is not None else self.usage(),
+            cwd=self.cwd, model=self.model, started_at=self.span.first, ended_at=self.span.last,
+        )
+
+
+def read_stream(records: Iterable[tuple[int | None, Event]], *, path: str, skip: SkipFn, resolve: Resolve,
                 format: str = "claude-stream-json") -> list[Session]:
-    r = _Reader(resolve)
-    session_id = cwd = None
-    result_usage: Usage | None = None
-    events = 0
-    for lineno, rec in records:
-        events += 1
-        t = rec.get("type")
-        ts = as_str(rec.get("timestamp"))
+    """Stream-json events; a log of several runs gives a session per `system/init`."""
+    runs: list[_Run] = []
+    r = _Run(resolve)
+    for lineno, ev in records:
+        t = ev.type
+        init = t == "system" and ev.subtype == "init"
+        if init and r.events:
+            runs.append(r)
+            r = _Run(resolve)
+        r.events += 1
+        ts = as_str(ev.timestamp)
         r.span.see(ts)
-        session_id = session_id or as_str(rec.get("session_id"))
-        if t == "system":
-            if rec.get("subtype") == "init":
-                cwd = cwd or as_str(rec.get("cwd"))
-                r.model = r.model or as_str(rec.get("model"))
-        elif t in ("assistant", "user"):
+        r.session_id = r.session_id or as_str(ev.session_id)
+        if init:
+            r.cwd = r.cwd or as_str(ev.cwd)
+            r.model = r.model or as_str(ev.model)
+        elif t == "assistant" or t == "user":
             # Subagent messages interleave here (parent_tool_use_id set); their
             # tool calls are the run's calls too.
-            message = rec.get("message")
+            message = ev.message
             if not isinstance(message, dict):
                 skip(lineno, f"{t} event without a message object")
             elif t == "assistant":
                 r.assistant(message, ts)
             else:
                 r.user(message, ts)
-        elif t == "result" and isinstance(rec.get("usage"), dict):
+        elif t == "result" and isinstance(ev.usage, dict):
             # The result's usage is the run's total; per-message usage in the
             # stream is captured before the message ends and undercounts output.
-            result_usage = _usage(rec["usage"])
-    if events == 1 and result_usage is not None:  # `--output-format json`: the result alone
-        format = "claude-json"
-    return [Session(
-        path=path, agent="claude", format=format, session_id=session_id,
-        tool_calls=r.calls.build(), usage=result_usage if result_usage is not None else r.usage(),
-        cwd=cwd, model=r.model, started_at=r.span.first, ended_at=r.span.last,
-    )]
+            r.result_usage = _usage(ev.usage)
+    if r.events:
+        runs.append(r)
+    return [run.session(path, format) for run in runs]
 
 
-def read_document(doc: Any, *, format: str, path: str, skip: Skip, resolve: Resolve) -> list[Session]:
+def read_events(events: list[Event], *, format: str, path: str, skip: SkipFn, resolve: Resolve) -> list[Session]:
+    """An execution_file or `--verbose` array, decoded by decode_messages."""
+    return read_stream(((None, e) for e in events), path=path, skip=skip, resolve=resolve, format=format)
+
+
+def read_document(doc: Any, *, format: str, path: str, skip: SkipFn, resolve: Resolve) -> list[Session]:
+    """The same events decoded as plain JSON (a `--output-format json` result, one
+    pretty-printed event, or an array holding something other than objects)."""
     items = doc if isinstance(doc, list) else [doc]
-    records: list[tuple[int | None, Any]] = []
+    records: list[tuple[int | None, Event]] = []
     for i, item in enumerate(items):
         if isinstance(item, dict):
-            records.append((None, item))
+            records.append((None, msgspec.convert(item, Event)))
         else:
             skip(None, f"record {i + 1}: expected a JSON object")
     return read_stream(records, path=path, skip=skip, resolve=resolve, format=format)

@@ -1,13 +1,15 @@
-"""Codex CLI: rollout JSONL (enveloped and bare era), the mid-2025 `.json` document, `codex exec --json`."""
+"""Codex CLI: rollout JSONL (enveloped and bare era), the mid-2025 `.json` document.
+
+`codex exec --json` is read in codex_exec.py.
+"""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
 from headroom_ci.sessions.build import as_dict
+from headroom_ci.sessions.build import as_exit
 from headroom_ci.sessions.build import as_int
 from headroom_ci.sessions.build import as_list
 from headroom_ci.sessions.build import as_str
@@ -15,18 +17,20 @@ from headroom_ci.sessions.build import Calls
 from headroom_ci.sessions.build import iso_ms
 from headroom_ci.sessions.build import text_of
 from headroom_ci.sessions.build import TimeSpan
+from headroom_ci.sessions.build import usage_cached_inside
 from headroom_ci.sessions.detect import CODEX_BARE_ITEM_TYPES
 from headroom_ci.sessions.jsonl import DECODE_ERRORS
 from headroom_ci.sessions.jsonl import decode_json
-from headroom_ci.sessions.jsonl import Skip
 from headroom_ci.sessions.kinds import exit_code_from_text
+from headroom_ci.sessions.kinds import split_header
 from headroom_ci.sessions.kinds import tool_kind
+from headroom_ci.sessions.model import Clip
 from headroom_ci.sessions.model import Session
-from headroom_ci.sessions.model import ToolKind
 from headroom_ci.sessions.model import Usage
+from headroom_ci.sessions.types import Records
+from headroom_ci.sessions.types import Resolve
+from headroom_ci.sessions.types import SkipFn
 
-Records = Iterable[tuple[int | None, Any]]
-Resolve = Callable[[str], "str | None"]
 Totals = tuple[int, int, int]  # input (cached included), cached input, output
 
 _RUNNING = re.compile(r"^Process running with session ID (\d+)", re.M)
@@ -38,16 +42,9 @@ _TOOL_FAILED = re.compile(
     r"|failed to parse function arguments|unsupported (?:call|custom tool call)"
     r"|write_stdin failed|unknown (?:process|session) id|apply_patch verification failed)", re.I)
 _CWD = re.compile(r"<cwd>\s*(.*?)\s*</cwd>", re.S)
-_OUTPUT = "Output:\n"
-_EXEC_ITEMS: dict[str, ToolKind] = {
-    "command_execution": "shell", "file_change": "edit", "mcp_tool_call": "mcp",
-    "web_search": "web", "collab_tool_call": "agent",
-}
-
-
-def _int(value: object) -> int | None:
-    # Exit codes may be negative (-1: killed), so as_int's clamp does not fit.
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+# apply_patch runs through the same exec runner as shell commands: its text
+# answer opens with the runner's "Exit code: N" header too.
+_RUNNER_TOOLS = frozenset({"apply_patch"})
 
 
 def _json(text: str) -> Any:
@@ -58,7 +55,7 @@ def _json(text: str) -> Any:
 
 
 def _process_ref(value: object) -> str | None:
-    if _int(value) is not None:
+    if as_exit(value) is not None:
         return str(value)
     text = as_str(value)
     return text.strip() if text and text.strip().isdigit() else None
@@ -75,16 +72,16 @@ def _uuid7_ms(value: str | None) -> int | None:
         return None
 
 
-def _usage(totals: Totals | None) -> Usage:
+def usage_of_totals(totals: Totals | None) -> Usage:
     if totals is None:
         return Usage()
     inp, cached, out = totals
     # Codex counts cached tokens inside input_tokens, and reasoning tokens
     # inside output_tokens (total_tokens == input_tokens + output_tokens).
-    return Usage(input=max(inp - cached, 0), output=out, cache_read=cached, cache_creation=0)
+    return usage_cached_inside(input=inp, cached=cached, output=out)
 
 
-def _totals(raw: dict[str, Any]) -> Totals:
+def token_totals(raw: dict[str, Any]) -> Totals:
     return (as_int(raw.get("input_tokens")), as_int(raw.get("cached_input_tokens")),
             as_int(raw.get("output_tokens")))
 
@@ -98,34 +95,27 @@ def _arguments(raw: object) -> dict[str, Any]:
     return decoded if isinstance(decoded, dict) else {"raw": raw}
 
 
-def _split(text: str) -> tuple[str, str]:
-    """(runner header up to "Output:\\n", the command's own output) of an exec answer."""
-    at = text.find(_OUTPUT, 0, 600)
-    if at < 0 or (at > 0 and text[at - 1] != "\n"):
-        return "", text
-    return text[:at + len(_OUTPUT)], text[at + len(_OUTPUT):]
-
-
-def _parse_output(raw: object) -> tuple[str, int | None, bool]:
-    """(text, exit code, failed) of one output as Codex wrote it."""
+def _parse_output(raw: object, *, runner: bool) -> tuple[str, int | None, bool]:
+    """(text, exit code, failed) of one output as Codex wrote it. Only the answer
+    of a `runner` tool (shell commands, apply_patch) has an exit code in its text."""
     if isinstance(raw, dict):  # early payload {content, success}
         text = text_of(raw.get("content")) or text_of(raw)
-        return text, exit_code_from_text(text), raw.get("success") is False
+        return text, exit_code_from_text(text) if runner else None, raw.get("success") is False
     if not isinstance(raw, str):
         return text_of(raw), None, False  # a list of content items
     if raw.startswith("{"):
         doc = _json(raw)
         if isinstance(doc, dict) and isinstance(doc.get("output"), str) and isinstance(doc.get("metadata"), dict):
             # Legacy shell / apply_patch: the exit code is in metadata, not the text.
-            return doc["output"], _int(doc["metadata"].get("exit_code")), False
+            return doc["output"], as_exit(doc["metadata"].get("exit_code")), False
         if isinstance(doc, dict) and "content" in doc and ("isError" in doc or "is_error" in doc):
             return text_of(doc["content"]), None, doc.get("isError") is True or doc.get("is_error") is True
-    return raw, exit_code_from_text(raw), bool(_TOOL_FAILED.match(raw))
+    return raw, exit_code_from_text(raw) if runner else None, bool(_TOOL_FAILED.match(raw))
 
 
 def _mcp_text(text: str) -> str:
     # Desktop builds print MCP content blocks as JSON after the runner header.
-    header, body = _split(text)
+    header, body = split_header(text)
     blocks = _json(body) if body.startswith("[") else None
     return header + text_of(blocks) if isinstance(blocks, list) else text
 
@@ -138,7 +128,8 @@ class _Outcome:
                  "category", "fallback", "first_ts", "done_ts")
 
     def __init__(self) -> None:
-        self.header = self.body = self.fallback = ""
+        self.header = self.fallback = ""
+        self.body = Clip()  # a long command's chunks, in bounded memory
         self.exit_code: int | None = None
         self.failed = False
         self.struct_error: bool | None = None
@@ -149,7 +140,8 @@ class _Outcome:
 
     def apply(self, calls: Calls, call_id: str) -> None:
         # A command the agent never polled to the end: the end event has its output.
-        text = self.header + (self.body or self.fallback)
+        text = Clip(self.header)
+        text.add(self.body if self.body.size else self.fallback)
         code = self.exit_code
         if self.struct_error is not None:
             is_error = self.struct_error
@@ -163,7 +155,7 @@ class _Outcome:
 class _Reader:
     """One rollout, in any of its three containers."""
 
-    def __init__(self, *, path: str, skip: Skip, fmt: str) -> None:
+    def __init__(self, *, path: str, skip: SkipFn, fmt: str) -> None:
         self.path, self.skip, self.fmt = path, skip, fmt
         self.calls = Calls()
         self.span = TimeSpan()
@@ -279,9 +271,10 @@ class _Reader:
             return  # re-appended record
         self.answered.add(call_id)
         self.unanswered.pop(call_id, None)
-        text, code, failed = _parse_output(raw)
         name = self.names.get(call_id, "")
-        if tool_kind(name) == "mcp":
+        kind = tool_kind(name)
+        text, code, failed = _parse_output(raw, runner=kind == "shell" or name in _RUNNER_TOOLS)
+        if kind == "mcp":
             text = _mcp_text(text)
         own = self.outcome(call_id)
         own.first_ts = ts
@@ -290,7 +283,7 @@ class _Reader:
             # exit line belong to the exec_command that started the process.
             # "write_stdin failed: stdin is closed…" is the poll's own error (it
             # could not write; the command is untouched), so it stays on the poll.
-            own.body, own.failed = text, failed
+            own.body, own.failed = Clip(text), failed
             target = self.process.get(self.polls.get(call_id, ""))
             if target is not None and not failed:
                 self.chunk(target, text, ts)
@@ -298,16 +291,17 @@ class _Reader:
         running = _RUNNING.search(text[:400])
         if running:
             self.process[running.group(1)] = call_id
-        own.header, own.body = _split(text)
+        header, body = split_header(text)
+        own.header, own.body = header, Clip(body)
         own.exit_code, own.failed = code, failed
         if running is None:
             own.done_ts = ts
 
     def chunk(self, exec_id: str, text: str, ts: str | None) -> None:
         o = self.outcome(exec_id)
-        header, body = _split(text)
+        header, body = split_header(text)
         o.header = header or o.header
-        o.body += body
+        o.body.add(body)
         code = exit_code_from_text(header or text)
         if code is not None:
             o.exit_code = code
@@ -318,7 +312,7 @@ class _Reader:
         if t == "token_count":
             total = as_dict(as_dict(p.get("info")).get("total_token_usage"))
             if total:  # cumulative: the last one is the session's
-                self.totals = _totals(total)
+                self.totals = token_totals(total)
         elif t == "task_started":
             self.turn(p.get("turn_id"))
         elif t == "turn_aborted":
@@ -337,7 +331,7 @@ class _Reader:
     def end(self, t: str, p: dict[str, Any], o: _Outcome, ts: str | None) -> None:
         status = as_str(p.get("status"))
         if t == "exec_command_end":
-            code = _int(p.get("exit_code"))
+            code = as_exit(p.get("exit_code"))
             if status is None and code is None:
                 return
             o.struct_exit = code
@@ -375,7 +369,7 @@ class _Reader:
                       max(totals[2] - self.baseline[2], 0))
         return [Session(
             path=self.path, agent="codex", format=self.fmt, session_id=self.session_id,
-            tool_calls=calls, usage=_usage(totals), cwd=self.cwd or self.context_cwd or self.env_cwd,
+            tool_calls=calls, usage=usage_of_totals(totals), cwd=self.cwd or self.context_cwd or self.env_cwd,
             git_branch=self.branch, git_commit=self.commit, model=self.model,
             started_at=self.span.first, ended_at=self.span.last,
             subagent=self.subagent, parent_id=self.parent_id,
@@ -389,7 +383,7 @@ class _Reader:
 
     def bare_items(self, records: Records) -> None:
         for line, rec in records:
-            if not isinstance(rec, dict):
+            if not isinstance(rec, dict):  # an element of a document's items list
                 self.skip(line, "expected a JSON object")
             elif rec.get("record_type") == "state":
                 continue
@@ -406,13 +400,10 @@ class _Reader:
 _ROLLOUT_TYPES = frozenset({"session_meta", "turn_context", "response_item", "event_msg", "compacted"})
 
 
-def read_rollout(records: Iterable[tuple[int, dict[str, Any]]], *, path: str, skip: Skip,
+def read_rollout(records: Records, *, path: str, skip: SkipFn,
                  resolve: Resolve) -> list[Session]:
     r = _Reader(path=path, skip=skip, fmt="codex-rollout")
     for line, rec in records:
-        if not isinstance(rec, dict):
-            skip(line, "expected a JSON object")
-            continue
         t = as_str(rec.get("type"))
         if t not in _ROLLOUT_TYPES:
             continue  # state markers and newer types (world_state, inter_agent_*) carry no calls
@@ -435,14 +426,14 @@ def read_rollout(records: Iterable[tuple[int, dict[str, Any]]], *, path: str, sk
     return r.session()
 
 
-def read_bare(records: Iterable[tuple[int, dict[str, Any]]], *, path: str, skip: Skip,
+def read_bare(records: Records, *, path: str, skip: SkipFn,
               resolve: Resolve) -> list[Session]:
     r = _Reader(path=path, skip=skip, fmt="codex-rollout-bare")
     r.bare_items(records)
     return r.session()
 
 
-def read_document(doc: Any, *, format: str, path: str, skip: Skip, resolve: Resolve) -> list[Session]:
+def read_document(doc: Any, *, format: str, path: str, skip: SkipFn, resolve: Resolve) -> list[Session]:
     r = _Reader(path=path, skip=skip, fmt=format)
     if not isinstance(doc, dict):
         skip(None, "expected a JSON object")
@@ -455,78 +446,3 @@ def read_document(doc: Any, *, format: str, path: str, skip: Skip, resolve: Reso
         skip(None, "no items list")
     r.bare_items((None, item) for item in as_list(items))
     return r.session()
-
-
-def _exec_shape(t: str, item: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
-    """(name, input, output) of one `exec --json` tool item."""
-    if t == "command_execution":
-        return t, {"command": item.get("command")}, as_str(item.get("aggregated_output")) or ""
-    if t == "file_change":
-        changes = as_list(item.get("changes"))
-        done = [f"{c.get('kind')} {c.get('path')}" for c in changes if isinstance(c, dict)]
-        return t, {"changes": changes}, "\n".join(done)
-    if t == "mcp_tool_call":
-        server, tool, args = as_str(item.get("server")), as_str(item.get("tool")), item.get("arguments")
-        name = f"mcp__{server}__{tool}" if server and tool else t
-        inp = args if isinstance(args, dict) else {} if args is None else {"arguments": args}
-        return name, inp, text_of(as_dict(item.get("result")).get("content"))
-    if t == "web_search":
-        return t, {k: item[k] for k in ("query", "action") if k in item}, ""
-    return as_str(item.get("tool")) or t, {k: item[k] for k in ("prompt", "receiver_thread_ids") if k in item}, ""
-
-
-def _exec_item(calls: Calls, item: dict[str, Any], line: int, completed: bool) -> None:
-    t = as_str(item.get("type")) or as_str(item.get("item_type")) or ""
-    kind = _EXEC_ITEMS.get(t)
-    if kind is None:
-        return  # agent_message, reasoning, todo_list, error: no tool call
-    item_id = as_str(item.get("id"))
-    if item_id is None:
-        if not completed:
-            return  # a started item without id cannot be matched to its completion
-        item_id = f"line-{line}"
-    name, inp, out = _exec_shape(t, item)
-    calls.start(call_id=item_id, name=name, input=inp, kind=kind)
-    status = as_str(item.get("status"))
-    if status == "in_progress" or (status is None and not completed):
-        return
-    code = _int(item.get("exit_code"))
-    error = as_str(as_dict(item.get("error")).get("message"))
-    # A non-zero exit_code has been seen together with status "completed".
-    is_error = status in ("failed", "declined") or code not in (None, 0) or error is not None
-    calls.finish(item_id, output=out or error or "", is_error=is_error, exit_code=code,
-                 category="user_rejected" if status == "declined" else None)
-
-
-def read_exec_json(records: Iterable[tuple[int, dict[str, Any]]], *, path: str, skip: Skip,
-                   resolve: Resolve) -> list[Session]:
-    calls = Calls()
-    session_id: str | None = None
-    totals: Totals | None = None
-    seen = 0
-    for line, rec in records:
-        if not isinstance(rec, dict):
-            skip(line, "expected a JSON object")
-            continue
-        t = rec.get("type")
-        if not isinstance(t, str) or not t.startswith(("thread.", "turn.", "item.")):
-            continue  # top-level `error` events and unknown types carry no calls
-        seen += 1
-        if t == "thread.started":
-            session_id = session_id or as_str(rec.get("thread_id"))
-        elif t == "turn.completed":
-            usage = as_dict(rec.get("usage"))
-            if usage:
-                # exec fills this from the thread's total_token_usage: it is
-                # cumulative, so the last one is the run's (summing overcounts).
-                totals = _totals(usage)
-        elif t in ("item.started", "item.updated", "item.completed"):
-            item = rec.get("item")
-            if not isinstance(item, dict):
-                skip(line, f"{t} without an item object")
-                continue
-            _exec_item(calls, item, line, t == "item.completed")
-    if not seen:
-        return []
-    return [Session(path=path, agent="codex", format="codex-exec-json", session_id=session_id,
-                    tool_calls=calls.build(), usage=_usage(totals))]

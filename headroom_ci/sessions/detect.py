@@ -56,20 +56,27 @@ def sniff_record(obj: dict[str, Any]) -> str | None:
     if t in CLAUDE_STREAM_TYPES and (
             "session_id" in obj or "subtype" in obj or isinstance(obj.get("message"), dict)):
         return "claude-stream-json"
+    # A chat message (e.g. type "error") of a .jsonl whose metadata line is missing:
+    # stream-json events carry no message id, and their init carries session_id.
+    if "id" in obj and t in GEMINI_MESSAGE_TYPES and "timestamp" in obj and "session_id" not in obj:
+        return "gemini-chat-jsonl"
     if t in GEMINI_STREAM_TYPES and "timestamp" in obj:
         return "gemini-stream-json"
     if t in CODEX_BARE_ITEM_TYPES and "payload" not in obj:
         return "codex-rollout-bare"
-    if "id" in obj and t in GEMINI_MESSAGE_TYPES and "timestamp" in obj:
-        return "gemini-chat-jsonl"
     return None
+
+
+def is_claude_event(t: object, *, has_message_id: bool) -> bool:
+    """An element of a Claude messages array (Gemini's logs.json entries carry messageId)."""
+    return isinstance(t, str) and t in CLAUDE_STREAM_TYPES and not has_message_id
 
 
 def sniff_document(doc: Any) -> str | None:
     """The format of a transcript that is one JSON document."""
     if isinstance(doc, list):
         firsts = [x for x in doc[:5] if isinstance(x, dict)]
-        if any(x.get("type") in CLAUDE_STREAM_TYPES and "messageId" not in x for x in firsts):
+        if any(is_claude_event(x.get("type"), has_message_id="messageId" in x) for x in firsts):
             return "claude-messages"
         return None
     if not isinstance(doc, dict):

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Hashable
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
+from typing import NamedTuple
 
 from headroom_ci.sessions.build import as_dict
 from headroom_ci.sessions.build import as_int
@@ -14,15 +14,15 @@ from headroom_ci.sessions.build import as_str
 from headroom_ci.sessions.build import Calls
 from headroom_ci.sessions.build import text_of
 from headroom_ci.sessions.build import TimeSpan
-from headroom_ci.sessions.jsonl import Skip
+from headroom_ci.sessions.build import usage_cached_inside
 from headroom_ci.sessions.kinds import tool_kind
+from headroom_ci.sessions.model import Clip
 from headroom_ci.sessions.model import Session
-from headroom_ci.sessions.model import ToolCall
 from headroom_ci.sessions.model import ToolKind
 from headroom_ci.sessions.model import Usage
-
-Records = Iterable[tuple[int, dict[str, Any]]]
-Resolve = Callable[[str], str | None]
+from headroom_ci.sessions.types import Records
+from headroom_ci.sessions.types import Resolve
+from headroom_ci.sessions.types import SkipFn
 
 # run_shell_command's text for the model is "Output: …", then optional "Error: …",
 # "Exit Code: N" (only when non-zero in current versions), "Signal: …",
@@ -37,18 +37,59 @@ _TRAILER_CHARS = 2000
 
 # --- chat recordings ------------------------------------------------------------------
 
-def read_chat(records: Records, *, path: str, skip: Skip, resolve: Resolve) -> list[Session]:
+# The metadata keys a session is built from; the rest of a metadata record is dropped.
+_META_KEYS = ("sessionId", "startTime", "lastUpdated", "kind", "directories", "parentSessionId")
+
+
+class _Call(NamedTuple):
+    """One recorded tool call, reduced to what the session keeps."""
+
+    call_id: str | None
+    name: str
+    kind: ToolKind
+    input: dict[str, Any]  # capped by Calls.start
+    output: Clip
+    is_error: bool
+    exit_code: int | None
+    category: str | None
+    timestamp: str | None
+
+
+class _Message(NamedTuple):
+    """One message record, reduced to what the session keeps: its content and thoughts
+    are dropped as soon as it is read, since every message is held until the end."""
+
+    line: int | None
+    id: object
+    timestamps: tuple[object, ...]  # the message's and its calls'
+    model: str | None
+    usage: Usage
+    calls: tuple[_Call | int, ...]  # an int is the index of a toolCalls entry that is not an object
+
+
+def _message(line: int | None, msg: dict[str, Any]) -> _Message:
+    calls: list[_Call | int] = []
+    stamps: list[object] = [msg.get("timestamp")]
+    for i, tc in enumerate(as_list(msg.get("toolCalls"))):
+        if isinstance(tc, dict):
+            stamps.append(tc.get("timestamp"))
+            calls.append(_recorded_call(tc))
+        else:
+            calls.append(i)
+    return _Message(line, msg.get("id"), tuple(stamps), as_str(msg.get("model")),
+                    _message_tokens(msg.get("tokens")), tuple(calls))
+
+
+def read_chat(records: Records, *, path: str, skip: SkipFn, resolve: Resolve) -> list[Session]:
     """The current `.jsonl` recording, replayed the way Gemini CLI loads it."""
     meta: dict[str, Any] = {}
     # Insertion-ordered like the CLI's Map: a re-appended id keeps its place, last content wins.
-    messages: dict[str, tuple[int | None, dict[str, Any]]] = {}
+    messages: dict[str, _Message] = {}
     for lineno, rec in records:
-        if not isinstance(rec, dict):
-            skip(lineno, "expected a JSON object")
-        elif "$rewindTo" in rec:
+        if "$rewindTo" in rec:
             _rewind(messages, rec["$rewindTo"], lineno, skip)
         elif isinstance(rec.get("id"), str):
-            messages[rec["id"]] = (lineno, rec)
+            messages[rec["id"]] = _message(lineno, rec)
         elif "$set" in rec:
             patch = rec["$set"]
             if not isinstance(patch, dict):
@@ -58,11 +99,12 @@ def read_chat(records: Records, *, path: str, skip: Skip, resolve: Resolve) -> l
             if isinstance(snapshot, list):
                 # updateMessagesFromHistory() writes the whole history (e.g. after masking):
                 # it replaces the messages recorded so far; later records patch it as usual.
-                messages = {m["id"]: (lineno, m) for m in snapshot
+                messages = {m["id"]: _message(lineno, m) for m in snapshot
                             if isinstance(m, dict) and isinstance(m.get("id"), str)}
-            meta.update((k, v) for k, v in patch.items() if k != "messages")
+            meta.update((k, patch[k]) for k in _META_KEYS if k in patch)
         elif "sessionId" in rec:
-            meta.update(rec)  # the metadata line (line 1, or again after a resume)
+            # The metadata line (line 1, or again after a resume).
+            meta.update((k, rec[k]) for k in _META_KEYS if k in rec)
         else:
             skip(lineno, "not a Gemini chat record")
     if not meta and not messages:
@@ -70,7 +112,7 @@ def read_chat(records: Records, *, path: str, skip: Skip, resolve: Resolve) -> l
     return [_chat_session(meta, messages.values(), path=path, format="gemini-chat-jsonl", skip=skip)]
 
 
-def _rewind(messages: dict[str, Any], target: object, lineno: int, skip: Skip) -> None:
+def _rewind(messages: dict[str, _Message], target: object, lineno: int | None, skip: SkipFn) -> None:
     if not isinstance(target, str):
         skip(lineno, "$rewindTo is not a message id")
         return
@@ -84,46 +126,50 @@ def _rewind(messages: dict[str, Any], target: object, lineno: int, skip: Skip) -
         del messages[key]
 
 
-def read_chat_document(doc: Any, *, format: str, path: str, skip: Skip, resolve: Resolve) -> list[Session]:
+def read_chat_document(doc: Any, *, format: str, path: str, skip: SkipFn, resolve: Resolve) -> list[Session]:
     """The legacy `.json` recording: one ConversationRecord object."""
     if not isinstance(doc, dict):
         skip(None, "expected a JSON object")
         return []
     # Updates were written in place, but deduplicate by id anyway so a message is counted once.
-    messages: dict[object, tuple[int | None, dict[str, Any]]] = {}
+    messages: dict[Hashable, _Message] = {}
     for i, msg in enumerate(as_list(doc.get("messages"))):
         if not isinstance(msg, dict):
             skip(None, f"messages[{i}] is not an object")
             continue
         key = msg["id"] if isinstance(msg.get("id"), str) else ("#", i)
-        messages[key] = (None, msg)
+        messages[key] = _message(None, msg)
     return [_chat_session(doc, messages.values(), path=path, format=format, skip=skip)]
 
 
-def _chat_session(meta: dict[str, Any], messages: Iterable[tuple[int | None, dict[str, Any]]], *,
-                  path: str, format: str, skip: Skip) -> Session:
+def _chat_session(meta: dict[str, Any], messages: Iterable[_Message], *,
+                  path: str, format: str, skip: SkipFn) -> Session:
     calls = Calls()
-    ids: dict[str, str | None] = {}
     span = TimeSpan()
     usage = Usage()
     model: str | None = None
     span.see(meta.get("startTime"))
     span.see(meta.get("lastUpdated"))
-    for lineno, msg in messages:
-        span.see(msg.get("timestamp"))
-        model = as_str(msg.get("model")) or model
-        usage += _message_tokens(msg.get("tokens"))
-        for i, tc in enumerate(as_list(msg.get("toolCalls"))):
-            if not isinstance(tc, dict):
-                skip(lineno, f"message {msg.get('id')!r}: toolCalls[{i}] is not an object")
+    for msg in messages:
+        for ts in msg.timestamps:
+            span.see(ts)
+        model = msg.model or model
+        usage += msg.usage
+        for entry in msg.calls:
+            if isinstance(entry, int):
+                skip(msg.line, f"message {msg.id!r}: toolCalls[{entry}] is not an object")
                 continue
-            span.see(tc.get("timestamp"))
-            _add_recorded_call(calls, ids, tc)
+            # A call without an id gets a key of its own (not a string: it cannot clash).
+            key = entry.call_id if entry.call_id is not None else ("#", len(calls))
+            calls.start(call_id=entry.call_id, key=key, name=entry.name, input=entry.input,
+                        timestamp=entry.timestamp, kind=entry.kind)
+            calls.finish(key, output=entry.output, is_error=entry.is_error, exit_code=entry.exit_code,
+                         category=entry.category)
     kind = meta.get("kind")
     dirs = [d for d in as_list(meta.get("directories")) if isinstance(d, str) and d]
     return Session(
         path=path, agent="gemini", format=format, session_id=as_str(meta.get("sessionId")),
-        tool_calls=_real_ids(calls.build(), ids), usage=usage,
+        tool_calls=calls.build(), usage=usage,
         # projectHash is a hash of the project root, not a path: only `directories` names one.
         cwd=dirs[0] if dirs else None, model=model,
         started_at=span.first, ended_at=span.last,
@@ -139,20 +185,14 @@ def _message_tokens(value: object) -> Usage:
     # thoughts + tool in real files). Thoughts are billed as output; `tool` is
     # toolUsePromptTokenCount, prompt tokens outside promptTokenCount.
     t = as_dict(value)
-    cached = as_int(t.get("cached"))
-    return Usage(
-        input=max(as_int(t.get("input")) - cached, 0) + as_int(t.get("tool")),
-        output=as_int(t.get("output")) + as_int(t.get("thoughts")),
-        cache_read=cached,
-    )
+    return usage_cached_inside(input=as_int(t.get("input")), cached=as_int(t.get("cached")),
+                               output=as_int(t.get("output")) + as_int(t.get("thoughts"))) \
+        + Usage(input=as_int(t.get("tool")))
 
 
-def _add_recorded_call(calls: Calls, ids: dict[str, str | None], tc: dict[str, Any]) -> None:
+def _recorded_call(tc: dict[str, Any]) -> _Call:
     name = as_str(tc.get("name")) or "unknown"
     kind = tool_kind(name)
-    key = _key(ids, as_str(tc.get("id")))
-    calls.start(call_id=key, name=name, input=as_dict(tc.get("args")),
-                timestamp=as_str(tc.get("timestamp")), kind=kind)
     text, response_error = _response_text(tc.get("result"))
     if not text:
         text = _display_text(tc.get("resultDisplay"))
@@ -165,7 +205,8 @@ def _add_recorded_call(calls: Calls, ids: dict[str, str | None], tc: dict[str, A
         category = "user_rejected" if re.search(r"did not allow", text, re.I) else "interrupted"
     is_error = (status in ("error", "cancelled") or response_error
                 or (exit_code is not None and exit_code != 0))
-    calls.finish(key, output=text, is_error=is_error, exit_code=exit_code, category=category)
+    return _Call(as_str(tc.get("id")), name, kind, as_dict(tc.get("args")), Clip(text),
+                 is_error, exit_code, category, as_str(tc.get("timestamp")))
 
 
 def _response_text(result: object) -> tuple[str, bool]:
@@ -215,22 +256,9 @@ def _shell_exit(text: str) -> int | None:
     return int(exited.group(1)) if exited else None
 
 
-def _key(ids: dict[str, str | None], call_id: str | None) -> str:
-    """A key for Calls; a call without an id gets a private one that never leaves this module."""
-    if call_id is not None:
-        return call_id
-    key = f"\x00call-{len(ids)}"
-    ids[key] = None
-    return key
-
-
-def _real_ids(calls: tuple[ToolCall, ...], ids: dict[str, str | None]) -> tuple[ToolCall, ...]:
-    return tuple(replace(c, call_id=ids[c.call_id]) if c.call_id in ids else c for c in calls)
-
-
 # --- headless output ------------------------------------------------------------------
 
-def read_headless_json(doc: Any, *, format: str, path: str, skip: Skip, resolve: Resolve) -> list[Session]:
+def read_headless_json(doc: Any, *, format: str, path: str, skip: SkipFn, resolve: Resolve) -> list[Session]:
     """`gemini -p --output-format json`: totals only.
 
     stats.tools has counts (totalCalls, totalFail, byName) but no call records: no
@@ -253,10 +281,11 @@ def _model_stats(models: dict[str, Any]) -> tuple[Usage, str | None]:
             continue
         t = as_dict(stats.get("tokens"))
         cached = as_int(t.get("cached"))
+        output = as_int(t.get("candidates")) + as_int(t.get("thoughts"))
         # `prompt` includes cached; older versions have no `input` (= prompt - cached).
-        fresh = max(as_int(t.get("prompt")) - cached, 0) if "prompt" in t else as_int(t.get("input"))
-        this = Usage(input=fresh + as_int(t.get("tool")),
-                     output=as_int(t.get("candidates")) + as_int(t.get("thoughts")), cache_read=cached)
+        this = (usage_cached_inside(input=as_int(t.get("prompt")), cached=cached, output=output) if "prompt" in t
+                else Usage(input=as_int(t.get("input")), output=output, cache_read=cached)) \
+            + Usage(input=as_int(t.get("tool")))
         usage += this
         # A run also calls small models (routing, summaries): the model is the one that did the work.
         total = this.input + this.output + this.cache_read
@@ -268,28 +297,23 @@ def _model_stats(models: dict[str, Any]) -> tuple[Usage, str | None]:
 class _Run:
     def __init__(self) -> None:
         self.calls = Calls()
-        self.ids: dict[str, str | None] = {}
         self.span = TimeSpan()
         self.usage = Usage()
         self.session_id: str | None = None
         self.model: str | None = None
-        self.kinds: dict[str, ToolKind] = {}
         self.events = 0
 
     def session(self, path: str) -> Session:
         return Session(path=path, agent="gemini", format="gemini-stream-json", session_id=self.session_id,
-                       tool_calls=_real_ids(self.calls.build(), self.ids), usage=self.usage,
+                       tool_calls=self.calls.build(), usage=self.usage,
                        model=self.model, started_at=self.span.first, ended_at=self.span.last)
 
 
-def read_stream(records: Records, *, path: str, skip: Skip, resolve: Resolve) -> list[Session]:
+def read_stream(records: Records, *, path: str, skip: SkipFn, resolve: Resolve) -> list[Session]:
     """`gemini -p --output-format stream-json`; a log of several runs gives a session per `init`."""
     runs: list[_Run] = []
     run = _Run()
     for lineno, ev in records:
-        if not isinstance(ev, dict):
-            skip(lineno, "expected a JSON object")
-            continue
         kind = ev.get("type")
         if kind == "init" and run.events:
             runs.append(run)
@@ -300,10 +324,9 @@ def read_stream(records: Records, *, path: str, skip: Skip, resolve: Resolve) ->
             run.session_id = as_str(ev.get("session_id")) or run.session_id
             run.model = as_str(ev.get("model")) or run.model
         elif kind == "tool_use":
-            name = as_str(ev.get("tool_name")) or "unknown"
-            key = _key(run.ids, as_str(ev.get("tool_id")))
-            run.kinds.setdefault(key, tool_kind(name))
-            run.calls.start(call_id=key, name=name, input=as_dict(ev.get("parameters")),
+            call_id = as_str(ev.get("tool_id"))
+            run.calls.start(call_id=call_id, key=call_id if call_id is not None else ("#", len(run.calls)),
+                            name=as_str(ev.get("tool_name")) or "unknown", input=as_dict(ev.get("parameters")),
                             timestamp=as_str(ev.get("timestamp")))
         elif kind == "tool_result":
             _stream_result(run, ev, lineno, skip)
@@ -314,7 +337,7 @@ def read_stream(records: Records, *, path: str, skip: Skip, resolve: Resolve) ->
     return [r.session(path) for r in runs]
 
 
-def _stream_result(run: _Run, ev: dict[str, Any], lineno: int, skip: Skip) -> None:
+def _stream_result(run: _Run, ev: dict[str, Any], lineno: int | None, skip: SkipFn) -> None:
     call_id = as_str(ev.get("tool_id"))
     if call_id is None or call_id not in run.calls:
         skip(lineno, "tool_result for an unknown tool_id")
@@ -327,7 +350,7 @@ def _stream_result(run: _Run, ev: dict[str, Any], lineno: int, skip: Skip) -> No
         text = f"{message}\n{text}" if text and text != message else message
     # `output` is the display text: for a shell command that is its raw output, so a
     # non-zero exit is only visible when the command printed nothing (or in debug mode).
-    exit_code = _shell_exit(text) if run.kinds.get(call_id) == "shell" else None
+    exit_code = _shell_exit(text) if run.calls.kind(call_id) == "shell" else None
     run.calls.finish(call_id, output=text, is_error=failed or (exit_code is not None and exit_code != 0),
                      exit_code=exit_code, timestamp=as_str(ev.get("timestamp")))
 
@@ -336,9 +359,10 @@ def _stream_usage(stats: object) -> Usage:
     s = as_dict(stats)
     prompt = as_int(s.get("input_tokens"))  # includes cached
     cached = as_int(s.get("cached"))
-    fresh = as_int(s.get("input")) if "input" in s else max(prompt - cached, 0)
     output = as_int(s.get("output_tokens"))
     # Thoughts (and tool-use prompt tokens) have no field here: they are what
     # total_tokens holds beyond prompt + candidates.
-    extra = max(as_int(s.get("total_tokens")) - prompt - output, 0)
-    return Usage(input=fresh, output=output + extra, cache_read=cached)
+    output += max(as_int(s.get("total_tokens")) - prompt - output, 0)
+    if "input" in s:
+        return Usage(input=as_int(s.get("input")), output=output, cache_read=cached)
+    return usage_cached_inside(input=prompt, cached=cached, output=output)

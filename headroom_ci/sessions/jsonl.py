@@ -1,21 +1,20 @@
 """Bounded line reading and tolerant JSON decoding for every line-based format."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 from typing import BinaryIO
 
 import msgspec
 
+from headroom_ci.sessions.types import Decode
+from headroom_ci.sessions.types import SkipFn
+
 # A transcript line larger than this is skipped without being held in memory.
 # Claude and Codex lines carry whole tool outputs; 16 MiB is far above any seen.
 MAX_LINE_BYTES = 16 * 1024 * 1024
 _DRAIN = 1 << 20
 BOM = b"\xef\xbb\xbf"
-
-Skip = Callable[[int | None, str], None]
-Decode = Callable[[bytes], Any]
 
 DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError)
 
@@ -44,9 +43,10 @@ def iter_lines(fh: BinaryIO, *, max_line: int = MAX_LINE_BYTES) -> Iterator[tupl
         yield lineno, line
 
 
-def decode_lines(lines: Iterator[tuple[int, bytes | None]], *, skip: Skip,
+def decode_lines(lines: Iterator[tuple[int, bytes | None]], *, skip: SkipFn,
                  decode: Decode = decode_json, max_line: int = MAX_LINE_BYTES) -> Iterator[tuple[int, Any]]:
-    """Decoded JSON objects; blank lines pass silently, bad ones are skipped and reported."""
+    """Decoded JSON objects (dicts, or Structs of a typed decoder); blank lines pass
+    silently, bad ones are skipped and reported. Readers get objects only."""
     for lineno, raw in lines:
         if raw is None:
             skip(lineno, f"line longer than {max_line} bytes")
@@ -55,11 +55,8 @@ def decode_lines(lines: Iterator[tuple[int, bytes | None]], *, skip: Skip,
             continue
         try:
             obj = decode(raw)
-        except msgspec.ValidationError:
-            skip(lineno, "expected a JSON object")  # a typed decoder met a non-object
-            continue
         except DECODE_ERRORS as exc:
-            skip(lineno, f"invalid JSON: {_short(exc)}")
+            skip(lineno, "expected a JSON object" if _not_an_object(exc) else f"invalid JSON: {short_error(exc)}")
             continue
         if not isinstance(obj, (dict, msgspec.Struct)):
             skip(lineno, "expected a JSON object")
@@ -67,7 +64,15 @@ def decode_lines(lines: Iterator[tuple[int, bytes | None]], *, skip: Skip,
         yield lineno, obj
 
 
-def _short(exc: BaseException) -> str:
+def _not_an_object(exc: BaseException) -> bool:
+    # A typed decoder meeting a top-level array, string or number. Other validation
+    # errors (an out-of-range number such as 1e400, in any decoder) are invalid JSON.
+    return isinstance(exc, msgspec.ValidationError) and str(exc).startswith("Expected `object`, got `") \
+        and " - at `" not in str(exc)
+
+
+def short_error(exc: BaseException) -> str:
+    """One short line saying why JSON could not be decoded."""
     if isinstance(exc, UnicodeDecodeError):
         return "invalid UTF-8"
     if isinstance(exc, RecursionError):

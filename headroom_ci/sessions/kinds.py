@@ -42,22 +42,35 @@ def tool_kind(name: str) -> ToolKind:
     return _KINDS.get(low, "other")
 
 
-_EXIT_PATTERNS = (
-    re.compile(r"^Exit code:? (-?\d+)", re.M),            # Claude "Exit code 1", Codex "Exit code: 1"
-    re.compile(r"^Process exited with code (-?\d+)", re.M),  # Codex unified exec
-    re.compile(r"^Exit Code: (-?\d+)", re.M),             # Gemini run_shell_command
-)
+# The runner lines a tool output opens with: Claude "Exit code 1", Codex
+# "Exit code: 1" and unified exec "Process exited with code 1", Gemini "Exit Code: 1".
+_EXIT_LINE = re.compile(r"^(?:Exit code:? |Process exited with code |Exit Code: )(-?\d{1,10})(?!\d)", re.M)
+_OUTPUT = "Output:\n"
+_HEADER_SPAN = 600
+
+
+def split_header(text: str) -> tuple[str, str]:
+    """(runner header up to "Output:\\n", the command's own output) of a shell answer;
+    ("", text) when the text has no such header."""
+    at = text.find(_OUTPUT, 0, _HEADER_SPAN)
+    if at < 0 or (at > 0 and text[at - 1] != "\n"):
+        return "", text
+    return text[:at + len(_OUTPUT)], text[at + len(_OUTPUT):]
 
 
 def exit_code_from_text(text: str) -> int | None:
-    # Only the header of a tool output carries the runner's exit line; a
-    # command's own output further down may print anything.
-    head = text[:400]
-    for pattern in _EXIT_PATTERNS:
-        m = pattern.search(head)
-        if m:
-            return int(m.group(1))
-    return None
+    """The exit code a shell tool's runner wrote at the top of its output.
+
+    Only the header is read: the lines before "Output:", or the first line when
+    there is no such marker. The command's own output may print anything, and
+    the earliest runner line wins. Callers use this for shell tools only.
+    """
+    header, _ = split_header(text)
+    if not header:
+        end = text.find("\n", 0, _HEADER_SPAN)
+        header = text[:end if end >= 0 else _HEADER_SPAN]
+    m = _EXIT_LINE.search(header)
+    return int(m.group(1)) if m else None
 
 
 # Ordered: the first match wins. Matched against the head of the output only.
@@ -75,7 +88,7 @@ _CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("command_not_found", r"command not found|is not recognized as an internal|executable file not found"),
         ("too_large", r"exceeds maximum allowed (tokens|size)|too large|file content \(.*\) exceeds|exceeds the maximum"),
         ("file_not_found", r"does not exist|No such file or directory|ENOENT|not found|cannot find the (file|path)"),
-        ("permission_denied", r"permission denied|EACCES|operation not permitted|not allowed|requires approval"),
+        ("permission_denied", r"permission denied|permission to [^ ]+ denied|EACCES|operation not permitted|not allowed|requires approval"),
         ("not_read_first", r"has not been read yet|read it first"),
         ("edit_mismatch", r"String to replace not found|old_string|did not match|failed to find expected lines|Found \d+ matches"),
         ("test_failure", r"\b\d+ (failed|failing)\b|^FAILED |AssertionError|Tests?:.*\bfailed\b"),

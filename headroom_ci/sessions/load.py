@@ -1,9 +1,12 @@
 """The edge of session reading: paths, folders, archives and files in; sessions out."""
 from __future__ import annotations
 
+import errno
 import os
-import sqlite3
+import re
+import stat
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -12,51 +15,71 @@ from pathlib import Path
 from typing import BinaryIO
 
 from headroom_ci.archive import ArchiveError
+from headroom_ci.archive import Budget
 from headroom_ci.archive import extract_zip
+from headroom_ci.archive import Limits
 from headroom_ci.sessions import claude
 from headroom_ci.sessions import codex
+from headroom_ci.sessions import codex_exec
 from headroom_ci.sessions import gemini
-from headroom_ci.sessions import opencode
+from headroom_ci.sessions import opencode_run
 from headroom_ci.sessions.detect import DOCUMENT_FORMATS
 from headroom_ci.sessions.detect import sniff_document
 from headroom_ci.sessions.detect import sniff_record
 from headroom_ci.sessions.jsonl import BOM
 from headroom_ci.sessions.jsonl import DECODE_ERRORS
-from headroom_ci.sessions.jsonl import Decode
 from headroom_ci.sessions.jsonl import decode_json
 from headroom_ci.sessions.jsonl import decode_lines
 from headroom_ci.sessions.jsonl import iter_lines
 from headroom_ci.sessions.jsonl import MAX_LINE_BYTES
-from headroom_ci.sessions.jsonl import Skip as SkipFn
+from headroom_ci.sessions.jsonl import short_error
 from headroom_ci.sessions.model import Session
 from headroom_ci.sessions.model import Skip
+from headroom_ci.sessions.opencode_db import read_db_file
+from headroom_ci.sessions.opencode_store import is_storage_root
+from headroom_ci.sessions.opencode_store import read_storage
+from headroom_ci.sessions.opencode_store import STORAGE_FOLDERS
+from headroom_ci.sessions.persisted import resolver
+from headroom_ci.sessions.types import Decode
+from headroom_ci.sessions.types import DocumentReader
+from headroom_ci.sessions.types import LineReader
+from headroom_ci.sessions.types import SkipFn
 
 # Whole-document formats (pretty-printed JSON) must be held in memory to parse.
-MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 # Only these endings are opened when walking a folder; a file named on the
 # command line is always opened and sniffed.
 TRANSCRIPT_SUFFIXES = frozenset({".jsonl", ".json", ".ndjson", ".log", ".db", ".zip"})
+# Per file, the first skips are reported one by one; the rest are counted in one summary.
+MAX_SKIPS_PER_FILE = 100
+_MAX_REASONS = 20
 _SNIFF_RECORDS = 5
 _BUFFER = 1 << 20
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _ZIP_MAGIC = b"PK\x03\x04"
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_OPENS_ARRAY = re.compile(rb"[ \t\r\n]*\[")
 
 
-LineReader = Callable[..., list[Session]]
+@dataclass(frozen=True, slots=True)
+class LineFormat:
+    """How one line-based format is read: the decoder of its lines, and its reader."""
 
-LINE_READERS: dict[str, LineReader] = {
-    "claude-jsonl": claude.read_jsonl,
-    "claude-stream-json": claude.read_stream,
-    "codex-rollout": codex.read_rollout,
-    "codex-rollout-bare": codex.read_bare,
-    "codex-exec-json": codex.read_exec_json,
-    "gemini-chat-jsonl": gemini.read_chat,
-    "gemini-stream-json": gemini.read_stream,
-    "opencode-run-json": opencode.read_run_json,
+    read: LineReader
+    decode: Decode = decode_json  # typed decoders skip the fields the reader does not use
+
+
+LINE_FORMATS: dict[str, LineFormat] = {
+    "claude-jsonl": LineFormat(claude.read_jsonl, claude.decode_line),
+    "claude-stream-json": LineFormat(claude.read_stream, claude.decode_event),
+    "codex-rollout": LineFormat(codex.read_rollout),
+    "codex-rollout-bare": LineFormat(codex.read_bare),
+    "codex-exec-json": LineFormat(codex_exec.read_exec_json),
+    "gemini-chat-jsonl": LineFormat(gemini.read_chat),
+    "gemini-stream-json": LineFormat(gemini.read_stream),
+    "opencode-run-json": LineFormat(opencode_run.read_run_json),
 }
-# Formats whose hot path decodes only the fields the reader uses.
-LINE_DECODERS: dict[str, Decode] = {"claude-jsonl": claude.decode_line}
-DOCUMENT_READERS: dict[str, Callable[..., list[Session]]] = {
+DOCUMENT_READERS: dict[str, DocumentReader] = {
     "claude-json": claude.read_document,
     "claude-messages": claude.read_document,
     "codex-rollout-json": codex.read_document,
@@ -84,133 +107,217 @@ def read_paths(paths: Iterable[str | os.PathLike[str]], *, max_line: int = MAX_L
 
 def iter_paths(paths: Iterable[str | os.PathLike[str]], *,
                max_line: int = MAX_LINE_BYTES) -> Iterator[Session | Skip]:
-    """Sessions and skips, a file at a time, so callers can aggregate in bounded memory."""
+    """Sessions and skips, a file at a time, so callers can aggregate in bounded memory.
+
+    A file is read once per call, however many of the paths lead to it.
+    """
+    walk = _Walk(max_line)
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            yield from _read_dir(path, display=str(path), max_line=max_line)
-        elif path.is_file():
-            yield from _read_file(path, display=str(path), max_line=max_line)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            missing = exc.errno in (errno.ENOENT, errno.ENOTDIR)
+            yield Skip(str(path), None, "no such file or folder" if missing else f"cannot read: {exc.strerror or exc}")
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from _read_dir(path, display=str(path), walk=walk, in_archive=False)
         else:
-            yield Skip(str(path), None, "no such file or folder")
+            yield from _read_file(path, display=str(path), walk=walk, in_archive=False, walked=False)
 
 
-class _Skips(list[Skip]):
-    """The skips of one file (or one storage tree), reported after its sessions."""
+class _Walk:
+    """One iter_paths call: what was already read, and the extraction budget all its archives share."""
+
+    def __init__(self, max_line: int) -> None:
+        self.max_line = max_line
+        self.seen: set[tuple[int, int]] = set()
+        self.budget = Budget(Limits().max_total_bytes)
+
+    def first_time(self, st: os.stat_result) -> bool:
+        if st.st_ino == 0:  # a file system without inode numbers: nothing to compare
+            return True
+        key = (st.st_dev, st.st_ino)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
+class _Skips:
+    """The skips of one file (or one storage tree), reported after its sessions: the
+    first MAX_SKIPS_PER_FILE of each path as they came, then one summary per path."""
+
+    def __init__(self) -> None:
+        self._kept: list[Skip] = []
+        self._counts: dict[str, int] = {}
+        self._more: dict[str, Counter[str]] = {}
 
     def at(self, path: str) -> SkipFn:
         def skip(line: int | None, reason: str) -> None:
-            self.append(Skip(path, line, reason))
+            n = self._counts.get(path, 0)
+            self._counts[path] = n + 1
+            if n < MAX_SKIPS_PER_FILE:
+                self._kept.append(Skip(path, line, reason))
+                return
+            reasons = self._more.setdefault(path, Counter())
+            kind = "invalid JSON" if reason.startswith("invalid JSON:") else reason
+            if kind not in reasons and len(reasons) >= _MAX_REASONS:
+                kind = "other"
+            reasons[kind] += 1
         return skip
 
+    def __iter__(self) -> Iterator[Skip]:
+        yield from self._kept
+        for path, reasons in self._more.items():
+            listed = ", ".join(f"{reason} ×{n}" for reason, n in reasons.most_common())
+            yield Skip(path, None, f"{sum(reasons.values())} more lines skipped (reasons: {listed})")
 
-def _read_dir(root: Path, *, display: str, max_line: int) -> Iterator[Session | Skip]:
-    for dirpath, dirnames, filenames in os.walk(root):
+
+def _read_dir(root: Path, *, display: str, walk: _Walk, in_archive: bool) -> Iterator[Session | Skip]:
+    def shown(dirpath: str) -> str:
+        rel = os.path.relpath(dirpath, root)
+        return display if rel == "." else os.path.join(display, rel)
+
+    errors: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=errors.append):
+        yield from _folder_errors(errors, shown)
         here = Path(dirpath)
-        shown = os.path.join(display, os.path.relpath(dirpath, root)) if here != root else display
-        if opencode.is_storage_root(here):
-            skips = _Skips()
-            yield from opencode.read_storage(here, display=shown, skip=skips.at)
-            yield from skips
-            dirnames.clear()
-            continue
         dirnames.sort()
+        if is_storage_root(here):
+            # Its session/message/part/project folders are one store; anything else in it is walked.
+            dirnames[:] = [d for d in dirnames if d not in STORAGE_FOLDERS]
+            yield from _read_storage(here, display=shown(dirpath), walk=walk, in_archive=in_archive)
         for name in sorted(filenames):
             file = here / name
             if file.suffix.lower() not in TRANSCRIPT_SUFFIXES or file.is_symlink():
                 continue
-            yield from _read_file(file, display=os.path.join(shown, name), max_line=max_line)
+            yield from _read_file(file, display=os.path.join(shown(dirpath), name), walk=walk,
+                                  in_archive=in_archive, walked=True)
+    yield from _folder_errors(errors, shown)
 
 
-def _read_file(path: Path, *, display: str, max_line: int) -> Iterator[Session | Skip]:
-    skips = _Skips()
-    sessions: list[Session] = []
+def _folder_errors(errors: list[OSError], shown: Callable[[str], str]) -> Iterator[Skip]:
+    for exc in errors:
+        yield Skip(shown(str(exc.filename)), None, f"cannot read folder: {exc.strerror or exc}")
+    errors.clear()
+
+
+def _read_storage(root: Path, *, display: str, walk: _Walk, in_archive: bool) -> Iterator[Session | Skip]:
     try:
+        if not in_archive and not walk.first_time(root.stat()):
+            return  # already read in this call, under another path
+    except OSError:
+        pass
+    skips = _Skips()
+    yield from read_storage(root, display=display, skip=skips.at)
+    yield from skips
+
+
+def _read_file(path: Path, *, display: str, walk: _Walk, in_archive: bool,
+               walked: bool) -> Iterator[Session | Skip]:
+    skips = _Skips()
+    skip = skips.at(display)
+    sessions: list[Session] = []
+    kind = "json"
+    try:
+        # Non-blocking: opening a FIFO must not wait for a writer; fstat then refuses it.
+        fd = os.open(path, _OPEN_FLAGS | (getattr(os, "O_NOFOLLOW", 0) if walked else 0))
         # A large buffer: readline assembles long transcript lines from it
         # instead of from many 8 KiB reads.
-        with open(path, "rb", buffering=_BUFFER) as fh:
+        with os.fdopen(fd, "rb", buffering=_BUFFER) as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                yield Skip(display, None, "not a regular file")
+                return
+            # Extracted files live in temporary folders whose inode numbers are reused:
+            # only the archive itself is compared.
+            if not in_archive and not walk.first_time(st):
+                return  # already read in this call, under another path
             head = fh.read(len(_SQLITE_MAGIC))
             if head.startswith(_ZIP_MAGIC):
-                yield from _read_zip(path, display=display, max_line=max_line)
-                return
-            if head == _SQLITE_MAGIC:
-                sessions = _read_sqlite(path, display=display, skip=skips.at(display))
+                kind = "zip"
+            elif head == _SQLITE_MAGIC:
+                kind = "sqlite"
             else:
                 fh.seek(0)
-                sessions = _read_json_file(fh, path=path, display=display, skip=skips.at(display),
-                                           max_line=max_line)
+                sessions = _read_json_file(fh, path=path, display=display, skip=skip, max_line=walk.max_line)
     except OSError as exc:
-        skips.at(display)(None, f"cannot read: {exc.strerror or exc}")
+        skip(None, f"cannot read: {exc.strerror or exc}")
+    if kind == "zip":
+        yield from _read_zip(path, display=display, walk=walk, in_archive=in_archive)
+        return
+    if kind == "sqlite":
+        sessions = read_db_file(path, display=display, skip=skip)
     yield from sessions
     yield from skips
 
 
-def _read_zip(path: Path, *, display: str, max_line: int) -> Iterator[Session | Skip]:
+def _read_zip(path: Path, *, display: str, walk: _Walk, in_archive: bool) -> Iterator[Session | Skip]:
+    if in_archive:
+        # Zips inside zips would multiply the extraction caps and the depth of recursion.
+        yield Skip(display, None, "nested archive not opened")
+        return
     with tempfile.TemporaryDirectory(prefix="headroom-ci-") as tmp:
+        dest = Path(tmp) / "archive"
         try:
-            extract_zip(path, Path(tmp))
+            extract_zip(path, dest, budget=walk.budget)
         except ArchiveError as exc:
             yield Skip(display, None, str(exc))
             return
-        yield from _read_dir(Path(tmp), display=display, max_line=max_line)
-
-
-def _read_sqlite(path: Path, *, display: str, skip: SkipFn) -> list[Session]:
-    try:
-        # Read only, and immutable so a database another process holds is not locked.
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
-    except sqlite3.Error as exc:
-        skip(None, f"cannot open SQLite database: {exc}")
-        return []
-    try:
-        return opencode.read_db(conn, display=display, skip=skip)
-    except sqlite3.Error as exc:
-        skip(None, f"not an OpenCode database: {exc}")
-        return []
-    finally:
-        conn.close()
+        yield from _read_dir(dest, display=display, walk=walk, in_archive=True)
 
 
 def _read_json_file(fh: BinaryIO, *, path: Path, display: str, skip: SkipFn, max_line: int) -> list[Session]:
-    fmt, pretty = _sniff(fh, max_line=max_line)
+    fmt, document = _sniff(fh, max_line=max_line)
     fh.seek(0)
-    if fmt is None and not pretty:
+    if document or fmt in DOCUMENT_FORMATS:
+        return _read_document(fh, path=path, display=display, skip=skip)
+    if fmt is None:
         skip(None, "not a recognized transcript")
         return []
-    if pretty or fmt in DOCUMENT_FORMATS:
-        return _read_document(fh, path=path, display=display, skip=skip)
-    assert fmt is not None
-    records = decode_lines(iter_lines(fh, max_line=max_line), skip=skip, max_line=max_line,
-                           decode=LINE_DECODERS.get(fmt, decode_json))
-    return LINE_READERS[fmt](records, path=display, skip=skip, resolve=_persisted_resolver(path))
+    line = LINE_FORMATS[fmt]
+    records = decode_lines(iter_lines(fh, max_line=max_line), skip=skip, max_line=max_line, decode=line.decode)
+    return line.read(records, path=display, skip=skip, resolve=resolver(path))
 
 
 def _sniff(fh: BinaryIO, *, max_line: int) -> tuple[str | None, bool]:
-    """(line format, looks like one pretty-printed document)."""
+    """(line format, is one JSON document)."""
+    opens_document = _first_byte(fh) in (b"[", b"{")
+    fh.seek(0)
     seen = 0
+    unknown_object = False
     for _, raw in iter_lines(fh, max_line=max_line):
-        if raw is None:
+        if raw is None:  # too long to sniff; a document if it is the whole file
             seen += 1
+            unknown_object = unknown_object or (seen == 1 and opens_document)
+        elif raw.isspace():
             continue
-        if raw.isspace():
-            continue
-        stripped = raw.strip()
-        if seen == 0 and stripped in (b"{", b"["):
-            return None, True
-        seen += 1
-        try:
-            obj = decode_json(raw)
-        except DECODE_ERRORS:
-            obj = None
-        if isinstance(obj, dict):
-            fmt = sniff_record(obj)
-            if fmt is not None:
-                return fmt, False
-        elif isinstance(obj, list):
-            return None, True
+        else:
+            if seen == 0 and raw.strip() in (b"{", b"["):
+                return None, True
+            seen += 1
+            try:
+                obj = decode_json(raw)
+            except DECODE_ERRORS:
+                obj = None
+            if isinstance(obj, dict):
+                fmt = sniff_record(obj)
+                if fmt is not None:
+                    return fmt, False
+                unknown_object = unknown_object or seen == 1
+            elif isinstance(obj, list):
+                return None, True
         if seen >= _SNIFF_RECORDS:
-            break
-    return None, False
+            return None, False
+    # A file of one record that no line format claims may be a one-line document
+    # (a `{"session":…,"items":…}` rollout, a headless `-p` result).
+    return None, seen == 1 and unknown_object
+
+
+def _first_byte(fh: BinaryIO) -> bytes:
+    start = fh.read(4096).removeprefix(BOM).lstrip()
+    return start[:1]
 
 
 def _read_document(fh: BinaryIO, *, path: Path, display: str, skip: SkipFn) -> list[Session]:
@@ -218,33 +325,20 @@ def _read_document(fh: BinaryIO, *, path: Path, display: str, skip: SkipFn) -> l
     if len(data) > MAX_DOCUMENT_BYTES:
         skip(None, f"JSON document larger than {MAX_DOCUMENT_BYTES} bytes")
         return []
+    data = data.removeprefix(BOM)
+    resolve = resolver(path)
+    if _OPENS_ARRAY.match(data):
+        # An execution_file: decoded without the second copy of every tool output.
+        events = claude.decode_messages(data)
+        if events is not None:
+            return claude.read_events(events, format="claude-messages", path=display, skip=skip, resolve=resolve)
     try:
-        doc = decode_json(data.removeprefix(BOM))
+        doc = decode_json(data)
     except DECODE_ERRORS as exc:
-        skip(None, f"invalid JSON document: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}")
+        skip(None, f"invalid JSON document: {short_error(exc)}")
         return []
     fmt = sniff_document(doc)
     if fmt is None:
         skip(None, "not a recognized transcript")
         return []
-    return DOCUMENT_READERS[fmt](doc, format=fmt, path=display, skip=skip, resolve=_persisted_resolver(path))
-
-
-def _persisted_resolver(transcript: Path) -> Callable[[str], str | None]:
-    """Finds a Claude `<persisted-output>` file: beside the transcript first, as written second."""
-    def resolve(pointer: str) -> str | None:
-        p = Path(pointer)
-        candidates = [
-            transcript.parent / transcript.stem / "tool-results" / p.name,
-            transcript.parent.parent / "tool-results" / p.name,  # from <sid>/subagents/
-        ]
-        if p.is_absolute():
-            candidates.append(p)
-        for candidate in candidates:
-            try:
-                with open(candidate, "rb") as fh:
-                    return fh.read(MAX_LINE_BYTES).decode("utf-8", "replace")
-            except OSError:
-                continue
-        return None
-    return resolve
+    return DOCUMENT_READERS[fmt](doc, format=fmt, path=display, skip=skip, resolve=resolve)

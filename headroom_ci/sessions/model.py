@@ -53,6 +53,19 @@ class ToolCall:
 
 
 @dataclass(frozen=True, slots=True)
+class Run:
+    """The CI run a session came from, when it was read from a collected bundle."""
+
+    id: str
+    attempt: int | None = None
+    url: str | None = None
+    workflow: str | None = None
+    branch: str | None = None
+    sha: str | None = None
+    created_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Session:
     path: str
     agent: Agent
@@ -68,6 +81,7 @@ class Session:
     ended_at: str | None = None
     subagent: bool = False
     parent_id: str | None = None
+    run: Run | None = None
 
     @property
     def errors(self) -> int:
@@ -86,8 +100,46 @@ class Skip:
 def cap_output(text: str) -> str:
     if len(text) <= OUTPUT_HEAD + OUTPUT_TAIL:
         return text
-    omitted = len(text) - OUTPUT_HEAD - OUTPUT_TAIL
-    return f"{text[:OUTPUT_HEAD]}\n[… {omitted} characters omitted …]\n{text[-OUTPUT_TAIL:]}"
+    return _omitted(text[:OUTPUT_HEAD], text[-OUTPUT_TAIL:], len(text))
+
+
+def _omitted(head: str, tail: str, size: int) -> str:
+    return f"{head}\n[… {size - len(head) - len(tail)} characters omitted …]\n{tail}"
+
+
+_KEEP = OUTPUT_HEAD + OUTPUT_TAIL
+
+
+class Clip:
+    """Text built piece by piece, holding only what cap_output keeps: a head, a
+    tail and the full length. Appending is linear in the appended text."""
+
+    __slots__ = ("head", "tail", "size")
+
+    def __init__(self, text: str = "") -> None:
+        self.head = text[:_KEEP]  # the first _KEEP characters
+        self.tail = text[-_KEEP:]  # the last _KEEP characters
+        self.size = len(text)
+
+    @classmethod
+    def of_parts(cls, head: str, tail: str, size: int) -> Clip:
+        """A text known only by its ends and length (a saved file read at both ends)."""
+        clip = cls()
+        clip.head, clip.tail, clip.size = head[:_KEEP], tail[-_KEEP:], size
+        return clip
+
+    def add(self, more: str | Clip) -> None:
+        piece = more if isinstance(more, Clip) else Clip(more)
+        if self.size < _KEEP:
+            self.head = (self.head + piece.head)[:_KEEP]
+        self.tail = piece.tail if piece.size >= _KEEP else (self.tail + piece.tail)[-_KEEP:]
+        self.size += piece.size
+
+    def render(self) -> tuple[str, int]:
+        """(the text as cap_output would cut it, the full length)."""
+        if self.size <= _KEEP:
+            return self.head, self.size
+        return _omitted(self.head[:OUTPUT_HEAD], self.tail[-OUTPUT_TAIL:], self.size), self.size
 
 
 def cap_input(input: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -82,3 +82,28 @@ def test_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
         main(argv)
     assert exc.value.code == 0
     assert "usage: headroom-ci" in capsys.readouterr().out
+
+
+def test_table_escapes_control_characters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    name = "evil\x1b[31m\nname\udcff.jsonl"  # an escape sequence, a newline, a byte that is not UTF-8
+    write_jsonl(tmp_path / name, [
+        *assistant_lines("msg_1", [tool_use("toolu_1", "Bash", command="ls")], ts="2026-03-01T10:00:00Z",
+                         session_id="s\x07id"),
+        user_line([tool_result("toolu_1", "a")], ts="2026-03-01T10:00:01Z", session_id="s\x07id"),
+    ])
+    (tmp_path / "bad\x1b.jsonl").write_bytes(b'{"type":"user","sessionId":"s","uuid":"u","message":{}}\n{nope\n')
+    assert main(["sessions", str(tmp_path)]) == 0
+    shown, bad = f"{tmp_path}/evil\\x1b[31m\\nname\\udcff.jsonl", f"{tmp_path}/bad\\x1b.jsonl"
+    assert capsys.readouterr().out == (
+        "AGENT   FORMAT        SESSION  CALLS  ERRORS  INPUT  OUTPUT  CACHE-R  CACHE-W  PATH\n"
+        f"claude  claude-jsonl  s            0       0      0       0        0        0  {bad}\n"
+        f"claude  claude-jsonl  s\\x07id      1       0      3      10        0        0  {shown}\n"
+        "total   2 sessions                 1       0      3      10        0        0\n"
+        "\n"
+        "skipped (1):\n"
+        f"  {bad}:2: invalid JSON: JSON is malformed: object keys must be strings (byte 1)\n"
+    )
+    assert main(["sessions", str(tmp_path), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["sessions"]
+    assert [(r["path"], r["session_id"]) for r in rows] == [
+        (str(tmp_path / "bad\x1b.jsonl"), "s"), (str(tmp_path / name), "s\x07id")]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -105,26 +106,64 @@ def test_subagent_transcript(tmp_path: Path, relpath: str) -> None:
     assert s.usage == Usage(7, 8, 0, 0)
 
 
-PERSISTED = ("<persisted-output>\nOutput too large (48.2KB). Full output saved to: "
-             "/home/runner/.claude/projects/-home-runner-work-shop-shop/{sid}/tool-results/toolu_1.txt\n\n"
+PERSISTED = ("<persisted-output>\nOutput too large (48.2KB). Full output saved to: {pointer}\n\n"
              "Preview (first 2KB):\nline 1\n</persisted-output>")
+SAVED_AS = f"/home/runner/.claude/projects/-home-runner-work-shop-shop/{SID}/tool-results/toolu_1.txt"
+BIG = "A" * 3072 + "m" * 45904 + "Z" * 1024
+WIDE = "é" * 30000 + "z"  # 60001 bytes: the tail is read from inside a character
 
 
-@pytest.mark.parametrize("saved, expected_size", [
-    pytest.param(True, 50_000, id="followed"),
-    pytest.param(False, len(PERSISTED.format(sid=SID)), id="missing-keeps-preview"),
+def _save(folder: Path, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "toolu_1.txt").write_text(text)
+    return folder / "toolu_1.txt"
+
+
+def _fifo(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "toolu_1.txt")  # no writer: opening it blocking would hang
+
+
+def _link_out(folder: Path) -> None:
+    secret = _save(folder.parent.parent / "elsewhere", "secret")
+    folder.mkdir(parents=True)
+    (folder / "toolu_1.txt").symlink_to(secret)
+
+
+@pytest.mark.parametrize(("transcript", "setup", "pointer", "output", "size"), [
+    pytest.param(f"{SID}.jsonl", lambda d: _save(d / SID / "tool-results", BIG), SAVED_AS,
+                 "A" * 3072 + "\n[… 45904 characters omitted …]\n" + "Z" * 1024, 50_000, id="beside-the-transcript"),
+    pytest.param(f"{SID}.jsonl", lambda d: _save(d / SID / "tool-results", "x" * 5000), SAVED_AS,
+                 "x" * 3072 + "\n[… 904 characters omitted …]\n" + "x" * 1024, 5000, id="small-file-read-whole"),
+    pytest.param(f"{SID}.jsonl", lambda d: _save(d / SID / "tool-results", WIDE), SAVED_AS,
+                 "é" * 3072 + "\n[… 55905 characters omitted …]\n" + "é" * 1023 + "z", 60001,
+                 id="multibyte-head-and-tail-size-in-bytes"),
+    pytest.param(f"{SID}/subagents/agent-a1.jsonl", lambda d: _save(d / SID / "tool-results", "sub"), SAVED_AS,
+                 "sub", 3, id="subagent-uses-the-parent-folder"),
+    pytest.param(f"{SID}/subagents/workflows/wf_1/agent-a1.jsonl", lambda d: _save(d / SID / "tool-results", "wf"),
+                 SAVED_AS, "wf", 2, id="workflow-subagent"),
+    pytest.param(f"{SID}.jsonl", lambda d: _save(d / "outside", "secret"), "{tmp}/outside/toolu_1.txt",
+                 None, None, id="absolute-pointer-not-followed"),
+    pytest.param(f"{SID}.jsonl", lambda d: None, "/proc/self/environ", None, None, id="proc-environ"),
+    pytest.param(f"{SID}.jsonl", lambda d: _save(d / SID / "tool-results", "x"),
+                 f"/x/{SID}/tool-results/..", None, None, id="dot-dot-name"),
+    pytest.param(f"{SID}.jsonl", lambda d: _link_out(d / SID / "tool-results"), SAVED_AS, None, None,
+                 id="symlink-out-of-the-folder"),
+    pytest.param(f"{SID}.jsonl", lambda d: _fifo(d / SID / "tool-results"), SAVED_AS, None, None,
+                 id="named-pipe-not-waited-on"),
+    pytest.param(f"{SID}.jsonl", lambda d: None, SAVED_AS, None, None, id="missing-keeps-preview"),
 ])
-def test_persisted_output(tmp_path: Path, saved: bool, expected_size: int) -> None:
-    if saved:
-        (tmp_path / SID / "tool-results").mkdir(parents=True)
-        (tmp_path / SID / "tool-results" / "toolu_1.txt").write_text("x" * 50_000)
+def test_persisted_output(tmp_path: Path, transcript: str, setup, pointer: str,  # type: ignore[no-untyped-def]
+                          output: str | None, size: int | None) -> None:
+    setup(tmp_path)
+    preview = PERSISTED.format(pointer=pointer.format(tmp=tmp_path))
     records = [
         *assistant_lines("msg_1", [tool_use("toolu_1", "Bash", command="cat big.log")], ts="2026-03-01T10:00:00Z"),
-        user_line([tool_result("toolu_1", PERSISTED.format(sid=SID))], ts="2026-03-01T10:00:01Z"),
+        user_line([tool_result("toolu_1", preview)], ts="2026-03-01T10:00:01Z"),
     ]
-    (call,) = _one(write_jsonl(tmp_path / f"{SID}.jsonl", records)).tool_calls
-    assert call.output_size == expected_size
-    assert len(call.output) <= 4200
+    (call,) = _one(write_jsonl(tmp_path / transcript, records)).tool_calls
+    # Not found, or not allowed: the preview the transcript holds.
+    assert (call.output, call.output_size) == ((preview, len(preview)) if output is None else (output, size))
 
 
 def _stream() -> list[dict[str, object]]:
@@ -193,3 +232,71 @@ def test_bad_lines_are_skipped_and_counted(tmp_path: Path) -> None:
         Skip(str(path), 7, "expected a JSON object"),
         Skip(str(path), 21, "invalid JSON: Input data was truncated"),
     )
+
+
+def test_stream_with_several_runs_gives_a_session_per_init(tmp_path: Path) -> None:
+    records = [
+        stream_init("run-a"),
+        stream_assistant("msg_1", [tool_use("toolu_1", "Bash", command="make")], u=usage(1, 1), session_id="run-a"),
+        stream_user([tool_result("toolu_1", "Exit code 2\nmake: *** No rule", is_error=True)], session_id="run-a"),
+        stream_result(usage(10, 20, 300, 4), session_id="run-a"),
+        stream_init("run-b", cwd="/other"),
+        stream_assistant("msg_2", [tool_use("toolu_2", "Read", file_path="a")], u=usage(2, 2), session_id="run-b"),
+        stream_user([tool_result("toolu_2", "text")], session_id="run-b"),
+        stream_result(usage(50, 60, 700, 8), session_id="run-b"),
+    ]
+    a, b = read_paths([write_jsonl(tmp_path / "ci.ndjson", records)]).sessions
+    assert [(s.session_id, s.cwd, s.model, [(c.name, c.is_error, c.exit_code) for c in s.tool_calls], s.usage)
+            for s in (a, b)] == [
+        ("run-a", "/home/runner/work/shop/shop", "claude-sonnet-4-5", [("Bash", True, 2)], Usage(10, 20, 300, 4)),
+        ("run-b", "/other", "claude-sonnet-4-5", [("Read", False, None)], Usage(50, 60, 700, 8)),
+    ]
+
+
+@pytest.mark.parametrize(("name", "text", "exit_code", "category"), [
+    pytest.param("Bash", "Exit code 1\nModuleNotFoundError: x", 1, "module_not_found", id="shell"),
+    pytest.param("Bash", "Error: boom\nExit code 3", None, "tool_error", id="shell-exit-line-not-first"),
+    pytest.param("mcp__ci__run", "Exit code 1\nremote says no", None, "tool_error", id="mcp-tool"),
+    pytest.param("Read", "Exit code 1 is what the file says", None, "tool_error", id="read-tool"),
+])
+def test_exit_code_only_from_a_shell_header(tmp_path: Path, name: str, text: str, exit_code: int | None,
+                                             category: str) -> None:
+    records = [*assistant_lines("msg_1", [tool_use("toolu_1", name)], ts="2026-03-01T10:00:00Z"),
+               user_line([tool_result("toolu_1", text, is_error=True)], ts="2026-03-01T10:00:01Z")]
+    (call,) = _one(write_jsonl(tmp_path / f"{SID}.jsonl", records)).tool_calls
+    assert (call.is_error, call.exit_code, call.error_category) == (True, exit_code, category)
+
+
+@pytest.mark.parametrize(("form", "fmt"), [
+    pytest.param("jsonl", "claude-jsonl", id="project-transcript-toolUseResult"),
+    pytest.param("stream", "claude-stream-json", id="stream-json-tool_use_result"),
+    pytest.param("array", "claude-messages", id="execution-file-tool_use_result"),
+])
+def test_bytes_in_fields_never_read_are_not_validated(tmp_path: Path, form: str, fmt: str) -> None:
+    # DECIDED: invalid UTF-8 inside the copy of a tool output the reader skips does not lose the line.
+    bad = b'"\xff\xfe not UTF-8"'
+    if form == "jsonl":
+        lines = [json.dumps(r).encode() for r in _main_transcript()]
+        lines[4] = lines[4][:-1] + b', "toolUseResult": ' + bad + b"}"
+        data = b"\n".join(lines) + b"\n"
+    else:
+        events = [json.dumps(e).encode() for e in _stream()]
+        events[2] = events[2].replace(b'"tool_use_result": {"stdout": "", "stderr": ""}', b'"tool_use_result": ' + bad)
+        assert bad in events[2]
+        data = b"\n".join(events) + b"\n" if form == "stream" else b"[\n" + b",\n".join(events) + b"\n]\n"
+    path = tmp_path / "t.json"
+    path.write_bytes(data)
+    s = _one(path)
+    assert (s.format, len(s.tool_calls), s.errors) == (fmt, 5 if form == "jsonl" else 3, 2 if form == "jsonl" else 1)
+
+
+@pytest.mark.parametrize(("start", "end", "duration"), [
+    pytest.param("0001-01-01T00:00:00", "0001-01-01T00:00:01", 1000, id="year-1-without-zone"),
+    pytest.param("2026-03-01T10:00:00", "2026-03-01T10:00:00.500Z", 500, id="without-and-with-zone"),
+    pytest.param("yesterday", "2026-03-01T10:00:00Z", None, id="not-a-time"),
+])
+def test_timestamps_without_a_zone_are_utc(tmp_path: Path, start: str, end: str, duration: int | None) -> None:
+    records = [*assistant_lines("msg_1", [tool_use("toolu_1", "Bash", command="ls")], ts=start),
+               user_line([tool_result("toolu_1", "a")], ts=end)]
+    (call,) = _one(write_jsonl(tmp_path / f"{SID}.jsonl", records)).tool_calls
+    assert (call.timestamp, call.duration_ms) == (start, duration)

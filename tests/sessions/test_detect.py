@@ -28,6 +28,14 @@ from headroom_ci.sessions.detect import sniff_record
     pytest.param({"type": "tool_use", "timestamp": 1, "sessionID": "ses_1", "part": {}}, "opencode-run-json", id="opencode-run"),
     pytest.param({"type": "weird"}, None, id="unknown"),
     pytest.param({"sessionId": "s", "messageId": 0, "type": "user", "message": "hi"}, None, id="gemini-logs-entry"),
+    pytest.param({"id": "m1", "timestamp": "t", "type": "error", "content": "quota"}, "gemini-chat-jsonl",
+                 id="gemini-chat-error-message-without-metadata-line"),
+    pytest.param({"type": "error", "timestamp": "t", "severity": "error", "message": "quota"}, "gemini-stream-json",
+                 id="gemini-stream-error-event"),
+    pytest.param({"id": "m1", "timestamp": "t", "type": "error", "session_id": "s"}, "gemini-stream-json",
+                 id="with-session_id-not-a-chat-message"),
+    pytest.param({"type": ["x"]}, None, id="list-type"),
+    pytest.param({"type": {"a": 1}, "payload": {}}, None, id="object-type"),
 ])
 def test_sniff_record(record: dict[str, Any], fmt: str | None) -> None:
     assert sniff_record(record) == fmt
@@ -45,6 +53,9 @@ def test_sniff_record(record: dict[str, Any], fmt: str | None) -> None:
     pytest.param({"name": "pkg", "version": "1.0.0"}, None, id="package-json"),
     pytest.param([1, 2], None, id="numbers"),
     pytest.param("text", None, id="string"),
+    pytest.param([{"type": ["x"]}], None, id="list-type"),
+    pytest.param([{"type": {"a": 1}}, {"type": "result"}], "claude-messages", id="object-type-then-claude"),
+    pytest.param({"type": ["result"], "usage": {}}, None, id="list-type-object"),
 ])
 def test_sniff_document(doc: Any, fmt: str | None) -> None:
     assert sniff_document(doc) == fmt

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import io
 import json
+import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -413,3 +415,31 @@ def test_read_paths_finds_every_gemini_form(tmp_path: Path) -> None:
         ("gemini-chat-jsonl", "0d4e6f1a", True, 0),
     ]
     assert result.skipped == (Skip(str(tmp_path / "tmp" / "shop" / "logs.json"), None, "not a recognized transcript"),)
+
+
+def test_chat_without_its_metadata_line_starting_with_an_error_message(tmp_path: Path) -> None:
+    path = tmp_path / "session-2026-01-16T11-01-5b959dae.jsonl"
+    path.write_bytes(jsonl([info("e1", "Quota exceeded", ts=TS, type="error"),
+                            gmsg("g1", ts=TS, calls=[call("r-1", "read_file", {}, ts=TS, output="x")])]))
+    result = read_paths([path])
+    assert result.skipped == ()
+    assert [(s.format, s.session_id, len(s.tool_calls)) for s in result.sessions] == [("gemini-chat-jsonl", None, 1)]
+
+
+def test_chat_messages_are_held_reduced_to_what_is_kept() -> None:
+    # 100 messages of 1 MB each (content and thoughts): only their calls, tokens and times stay.
+    def records() -> Iterator[tuple[int, dict[str, Any]]]:
+        yield 1, meta()
+        for i in range(100):
+            msg = gmsg(f"g{i}", ts=TS, content="c" * 500_000, toks=tokens(10, 1),
+                       calls=[call(f"r-{i}", "read_file", {"file_path": "a"}, ts=TS, output="o" * 100)])
+            msg["thoughts"] = [{"subject": "s", "description": "t" * 500_000}]
+            yield i + 2, msg
+    tracemalloc.start()
+    try:
+        (s,) = gemini.read_chat(records(), path="chat.jsonl", skip=lambda line, reason: None, resolve=_no_resolve)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (len(s.tool_calls), s.usage) == (100, Usage(input=1000, output=100))
+    assert peak < 5_000_000

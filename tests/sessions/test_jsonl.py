@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
+import msgspec
 import pytest
 
 from headroom_ci.sessions.jsonl import decode_lines
@@ -43,3 +45,27 @@ def test_decode_lines_reports_each_bad_line() -> None:
     assert [n for n, _ in skipped] == [3, 4, 5, 6, 7]
     assert skipped[2] == (5, "line longer than 99 bytes")
     assert skipped[1] == (4, "expected a JSON object")
+
+
+class _Typed(msgspec.Struct):
+    type: Any = None
+
+
+@pytest.mark.parametrize(("typed", "line", "expected"), [
+    pytest.param(False, b'{"n": 1e400}\n', (None, "invalid JSON: Number out of range - at `$[...]`"),
+                 id="untyped-out-of-range-number"),
+    pytest.param(False, b"1e400\n", (None, "invalid JSON: Number out of range"), id="untyped-top-level-number"),
+    pytest.param(False, b"[1]\n", (None, "expected a JSON object"), id="untyped-array"),
+    pytest.param(True, b"[1]\n", (None, "expected a JSON object"), id="typed-array"),
+    pytest.param(True, b'"text"\n', (None, "expected a JSON object"), id="typed-string"),
+    pytest.param(True, b'{"type": 1e400}\n', (None, "invalid JSON: Number out of range - at `$.type`"),
+                 id="typed-out-of-range-number-in-a-field-read"),
+    pytest.param(True, b'{"other": 1e400, "type": "x"}\n', (_Typed("x"), None),
+                 id="typed-out-of-range-number-in-a-skipped-field"),
+])
+def test_decode_errors_say_what_was_wrong(typed: bool, line: bytes, expected: tuple[Any, str | None]) -> None:
+    skipped: list[str] = []
+    decode = msgspec.json.Decoder(_Typed).decode if typed else msgspec.json.Decoder().decode
+    out = list(decode_lines(iter([(1, line)]), skip=lambda n, r: skipped.append(r), decode=decode))
+    obj, reason = expected
+    assert (out, skipped) == (([(1, obj)], []) if reason is None else ([], [reason]))

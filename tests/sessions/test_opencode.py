@@ -3,26 +3,33 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from headroom_ci.sessions import opencode
+from headroom_ci.sessions import opencode_db
+from headroom_ci.sessions import opencode_run
+from headroom_ci.sessions import opencode_store
+from headroom_ci.sessions.build import ms_to_iso
 from headroom_ci.sessions.detect import sniff_record
 from headroom_ci.sessions.jsonl import decode_lines
 from headroom_ci.sessions.jsonl import iter_lines
-from headroom_ci.sessions.jsonl import Skip as SkipFn
 from headroom_ci.sessions.load import read_paths
 from headroom_ci.sessions.model import Session
 from headroom_ci.sessions.model import Usage
+from headroom_ci.sessions.types import SkipFn
 from testing.opencode_fixtures import assistant_message
 from testing.opencode_fixtures import completed
 from testing.opencode_fixtures import errored
 from testing.opencode_fixtures import jsonl
+from testing.opencode_fixtures import PROJECT
 from testing.opencode_fixtures import project
 from testing.opencode_fixtures import run_event
 from testing.opencode_fixtures import running
+from testing.opencode_fixtures import running_db
 from testing.opencode_fixtures import session
 from testing.opencode_fixtures import step_finish
 from testing.opencode_fixtures import Store
@@ -146,21 +153,17 @@ def _storage(root: Path, skips: Skips | None = None) -> list[Session]:
 
     def factory(path: str) -> SkipFn:
         return lambda line, reason: got.append((path, line, reason))
-    return opencode.read_storage(root, display="art/storage", skip=factory)
+    return opencode_store.read_storage(root, display="art/storage", skip=factory)
 
 
 def _db(path: Path, skips: list[tuple[int | None, str]] | None = None) -> list[Session]:
     got = [] if skips is None else skips
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
-    try:
-        return opencode.read_db(conn, display="art/opencode.db", skip=lambda line, reason: got.append((line, reason)))
-    finally:
-        conn.close()
+    return opencode_db.read_db_file(path, display="art/opencode.db", skip=lambda line, reason: got.append((line, reason)))
 
 
 def test_storage_tree(tmp_path: Path) -> None:
     root = write_storage(tmp_path / "storage", _store())
-    assert opencode.is_storage_root(root)
+    assert opencode_store.is_storage_root(root)
     skips: Skips = []
     sessions = _storage(root, skips)
     assert skips == []
@@ -170,7 +173,38 @@ def test_storage_tree(tmp_path: Path) -> None:
 
 def test_database(tmp_path: Path) -> None:
     skips: list[tuple[int | None, str]] = []
-    sessions = _db(write_db(tmp_path / "opencode.db", _store()), skips)
+    with running_db(tmp_path / "opencode.db", _store()) as path:
+        # Everything is still in opencode.db-wal: a reader that ignores the WAL sees no tables.
+        with closing(sqlite3.connect(f"{path.as_uri()}?immutable=1", uri=True)) as frozen:
+            assert frozen.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+        sessions = _db(path, skips)
+    assert skips == []
+    _check_store(sessions, "art/opencode.db", "art/opencode.db", "opencode-db")
+
+
+@pytest.mark.parametrize("hold", [
+    pytest.param("cannot-open-in-place", id="read-only-folder"),
+    pytest.param("exclusive-lock", id="locked-by-a-writer"),
+])
+def test_database_read_from_a_copy_when_not_readable_in_place(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hold: str) -> None:
+    skips: list[tuple[int | None, str]] = []
+    if hold == "cannot-open-in-place":
+        # As in a read-only folder without the -shm file (root cannot make one here).
+        connect = opencode_db._connect
+
+        def refuse_in_place(path: Path) -> sqlite3.Connection:
+            if path.parent == tmp_path:
+                raise sqlite3.OperationalError("unable to open database file")
+            return connect(path)
+        monkeypatch.setattr(opencode_db, "_connect", refuse_in_place)
+        with running_db(tmp_path / "opencode.db", _store()) as path:
+            sessions = _db(path, skips)
+    else:
+        path = write_db(tmp_path / "opencode.db", _store())
+        with closing(sqlite3.connect(path, isolation_level=None)) as writer:
+            writer.execute("BEGIN EXCLUSIVE")
+            sessions = _db(path, skips)
     assert skips == []
     _check_store(sessions, "art/opencode.db", "art/opencode.db", "opencode-db")
 
@@ -209,21 +243,24 @@ def test_database_without_project_table_is_read(tmp_path: Path) -> None:
     assert (a.cwd, b.cwd) == ("/work/app", None)
 
 
-@pytest.mark.parametrize("tables", [
-    pytest.param(["project", "session", "message"], id="no-part"),
-    pytest.param(["project", "message", "part"], id="no-session"),
-    pytest.param(["project", "session", "part"], id="no-message"),
+@pytest.mark.parametrize(("tables", "missing"), [
+    pytest.param(["project", "session", "message"], "part", id="no-part"),
+    pytest.param(["project", "message", "part"], "session", id="no-session"),
+    pytest.param(["project", "session", "part"], "message", id="no-message"),
 ])
-def test_database_missing_table_raises(tmp_path: Path, tables: list[str]) -> None:
+def test_database_missing_table_is_reported(tmp_path: Path, tables: list[str], missing: str) -> None:
     path = write_db(tmp_path / "opencode.db", _store(), tables=tables)
     with pytest.raises(sqlite3.Error):
-        _db(path)
+        opencode_db.read_db(sqlite3.connect(path), display="d", skip=lambda line, reason: None)
+    skips: list[tuple[int | None, str]] = []
+    assert _db(path, skips) == []
+    assert skips == [(None, f"not an OpenCode database: no such table: {missing}")]
 
 
 def test_database_connection_is_left_as_found(tmp_path: Path) -> None:
     conn = sqlite3.connect(write_db(tmp_path / "opencode.db", _store()))
     try:
-        opencode.read_db(conn, display="d", skip=lambda line, reason: None)
+        opencode_db.read_db(conn, display="d", skip=lambda line, reason: None)
         assert conn.text_factory is str
     finally:
         conn.close()
@@ -246,16 +283,71 @@ def test_storage_bad_files_are_reported_with_their_own_path(tmp_path: Path) -> N
     assert [(s.session_id, len(s.tool_calls)) for s in sessions] == [("ses_01A", 3), ("ses_01B", 2), ("..", 0)]
 
 
-@pytest.mark.parametrize(("folders", "expected"), [
-    pytest.param(["session", "message", "part", "project"], True, id="full"),
-    pytest.param(["session", "message"], True, id="no-parts"),
-    pytest.param(["session", "part"], False, id="no-messages"),
+@pytest.mark.parametrize(("files", "expected"), [
+    pytest.param(["session/p/s.json", "message/s/m.json", "part/m/p.json", "project/p.json"], True, id="full"),
+    pytest.param(["session/p/s.json", "message/s/m.json"], True, id="no-parts"),
+    pytest.param(["session/p/s.json", "part/m/p.json"], False, id="no-messages"),
+    pytest.param(["session/p/", "message/s/"], False, id="empty-folders"),
+    pytest.param(["session/s.json", "message/m.json"], False, id="files-one-level-up"),
+    pytest.param(["session/p/s.ts", "message/s/m.ts"], False, id="source-folders-named-session-and-message"),
     pytest.param([], False, id="empty"),
 ])
-def test_is_storage_root(tmp_path: Path, folders: list[str], expected: bool) -> None:
-    for name in folders:
-        (tmp_path / name).mkdir()
-    assert opencode.is_storage_root(tmp_path) is expected
+def test_is_storage_root(tmp_path: Path, files: list[str], expected: bool) -> None:
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        if not name.endswith("/"):
+            (tmp_path / name).write_text("{}")
+    assert opencode_store.is_storage_root(tmp_path) is expected
+
+
+def test_storage_folder_is_walked_beyond_its_store(tmp_path: Path) -> None:
+    # A folder whose session/ and message/ are not a store hides nothing; a store's
+    # own folders are read once, as a store, and everything beside them is walked.
+    app = tmp_path / "app"
+    for name in ("session/index.ts", "message/index.ts"):
+        (app / "src" / name).parent.mkdir(parents=True)
+        (app / "src" / name).write_text("export {}")
+    (app / "src" / "stream.jsonl").write_bytes(jsonl([
+        run_event("step_finish", "ses_A", at=T0, part=step_finish("prt_1", "msg_1", "ses_A", tokens(3, 4)))]))
+    store = write_storage(tmp_path / "storage", _store())
+    (store / "run.jsonl").write_bytes(jsonl([
+        run_event("step_finish", "ses_B", at=T0, part=step_finish("prt_1", "msg_1", "ses_B", tokens(5, 6)))]))
+    (store / "snapshot" / "x").mkdir(parents=True)
+    (store / "snapshot" / "x" / "run.jsonl").write_bytes((store / "run.jsonl").read_bytes())
+    result = read_paths([tmp_path])
+    assert result.skipped == ()
+    assert [(s.format, s.session_id, s.path) for s in result.sessions] == [
+        ("opencode-run-json", "ses_A", str(app / "src" / "stream.jsonl")),
+        ("opencode-storage", "ses_01A", str(store / "session" / PROJECT / "ses_01A.json")),
+        ("opencode-storage", "ses_01B", str(store / "session" / PROJECT / "ses_01B.json")),
+        ("opencode-run-json", "ses_B", str(store / "run.jsonl")),
+        ("opencode-run-json", "ses_B", str(store / "snapshot" / "x" / "run.jsonl")),
+    ]
+
+
+@pytest.mark.parametrize("message_id", [
+    pytest.param(["msg_1"], id="list"),
+    pytest.param({"id": "msg_1"}, id="object"),
+    pytest.param(7, id="number"),
+    pytest.param(None, id="null"),
+])
+def test_part_with_an_unusable_message_id_is_an_orphan_call(tmp_path: Path, message_id: Any) -> None:
+    part = tool_part("prt_1", "msg_1", "ses_1", call_id="c1", tool="bash",
+                     state=completed({"command": "ls"}, "a", start=T0, end=T0 + 5, metadata={"exit": 0}))
+    part["messageID"] = message_id
+    msg = assistant_message("msg_1", "ses_1", at=T0, toks=tokens(1, 1))
+    s = opencode.assemble(opencode.SessionInfo("ses_1"), [msg], [part], path="p", format="opencode-db")
+    assert [(c.call_id, c.name, c.is_error) for c in s.tool_calls] == [("c1", "bash", False)]
+    # Through the storage tree, as a part file would carry it.
+    root = tmp_path / "storage"
+    for rel, rec in ((f"session/{PROJECT}/ses_1.json", session("ses_1")), ("message/ses_1/msg_1.json", msg),
+                     ("part/msg_1/prt_1.json", part)):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(json.dumps(rec))
+    skips: Skips = []
+    (s,) = _storage(root, skips)
+    assert skips == []
+    assert [(c.call_id, c.name) for c in s.tool_calls] == [("c1", "bash")]
 
 
 # --- opencode run --format json -------------------------------------------------------
@@ -266,7 +358,7 @@ def _run(records: list[Any], skips: list[tuple[int | None, str]] | None = None) 
     def skip(line: int | None, reason: str) -> None:
         got.append((line, reason))
     lines = decode_lines(iter_lines(io.BytesIO(jsonl(records))), skip=skip)
-    return opencode.read_run_json(lines, path="run.jsonl", skip=skip, resolve=lambda p: None)
+    return opencode_run.read_run_json(lines, path="run.jsonl", skip=skip, resolve=lambda p: None)
 
 
 def test_run_json() -> None:
@@ -326,8 +418,8 @@ def test_run_json_bad_events() -> None:
     pytest.param(float("nan"), None, id="nan"),
     pytest.param(10**20, None, id="absurd"),
 ])
-def test_iso_ms(value: object, expected: str | None) -> None:
-    assert opencode.iso_ms(value) == expected
+def test_ms_to_iso(value: object, expected: str | None) -> None:
+    assert ms_to_iso(value) == expected
 
 
 def test_read_paths_finds_every_opencode_form(tmp_path: Path) -> None:
