@@ -164,10 +164,11 @@ def score(labels: Labels, mined: Mined) -> Score:
     for rule, f in ruled:
         k = s.kinds.setdefault(f.kind, KindScore())
         k.rules += 1
-        hit = next((lb for lb in labels.labels if lb.accepts(f.kind, f.key, f.fix)), None)
-        if hit is not None:
+        # One rule can be the learning of several plants (two scripts run with `python`).
+        hits = [lb.id for lb in labels.labels if lb.accepts(f.kind, f.key, f.fix)]
+        if hits:
             k.correct += 1
-            found.add(hit.id)
+            found.update(hits)
         else:
             s.false_positives.append({**_finding(f), "rule": rule.content, "why": _why_false(f, labels)})
     # recommend() drops a loop whose command has a runner/alternative rule and adds its count there.

@@ -22,7 +22,7 @@ _SECTION_OF = {
 # Preferences of the people running the agent are the memory file's, not the project's.
 _MEMORY_KINDS = frozenset({"rejected"})
 _VERBS = {"test": "Run tests", "lint": "Lint", "format": "Format", "typecheck": "Type-check",
-          "build": "Build", "install": "Install dependencies"}
+          "build": "Build", "install": "Install dependencies", "search": "Search"}
 _ENVIRONMENTS = frozenset({"uv", "poetry", "pipenv", "pdm", "hatch", "rye", "npx", "bunx", "pnpm",
                            "bundle", "uvx", "yarn", "conda", "mamba"})
 _TARGET_RUNNERS = frozenset({"make", "just", "task", "rake"})
@@ -77,7 +77,6 @@ def _fix_command(f: Finding) -> str:
 def _runner(f: Finding) -> str:
     fix = parse_command(f.fix or "")
     fail = parse_command(f.key)
-    verb = _VERBS.get(fix.purpose) or f"Run {code(fix.tool)}"
     detail = _word(f.detail)
     if f.category == "module_not_found" and detail:
         why = (f"{code(detail)} is only in the {fix.program} environment" if fix.program in _ENVIRONMENTS
@@ -86,13 +85,17 @@ def _runner(f: Finding) -> str:
         why = f"{code(detail or fail.program)} is not installed"
     else:
         why = f"{code(f.key)} fails: {_PHRASES.get(f.category, f.category.replace('_', ' '))}"
+    if fix.tool != fail.tool and not fix.tool.endswith(" " + fail.tool):
+        # Another program, not the same one run differently: `rg` → `grep`.
+        return f"- Use {_fix_command(f)}, not {code(f.key)} ({why}; {_evidence(f)})."
+    verb = _VERBS.get(fix.purpose) or f"Run {code(fix.tool)}"
     return f"- {verb} with {_fix_command(f)}, not {code(f.key)} ({why}; {_evidence(f)})."
 
 
 def _alternative(f: Finding, retries: int) -> str:
     fix = parse_command(f.fix or "")
     fail = parse_command(f.key)
-    verb = _VERBS.get(fix.purpose) or _VERBS.get(fail.purpose) or "Use"
+    verb = _VERBS.get(fix.purpose) or _VERBS.get(fail.purpose)
     detail = _word(f.detail)
     if f.category == "missing_script" and detail:
         noun = "target" if fail.program in _TARGET_RUNNERS else "script"
@@ -100,7 +103,8 @@ def _alternative(f: Finding, retries: int) -> str:
     else:
         why = _PHRASES.get(f.category, f.category.replace("_", " "))
     retried = f", retried up to {retries}× in a session" if retries >= 3 else ""
-    return f"- {verb} with {_fix_command(f)}, not {code(f.key)} ({why}; {_evidence(f)}{retried})."
+    lead = f"{verb} with" if verb else "Use"
+    return f"- {lead} {_fix_command(f)}, not {code(f.key)} ({why}; {_evidence(f)}{retried})."
 
 
 def _content(f: Finding, retries: dict[str, int]) -> str:
@@ -120,7 +124,9 @@ def _content(f: Finding, retries: dict[str, int]) -> str:
     if f.kind == "rejected":
         return f"- Ask before running {code(f.key)}: it was rejected in {_evidence(f)}."
     instead = f"; use {code(f.fix)} instead" if f.fix else ""
-    return (f"- Do not retry {code(f.key)} when it fails ({_PHRASES.get(f.category, 'error')}){instead} "
+    # The key is normalized (numbers collapsed) to cluster; show a command as it was typed.
+    typed = next((e.failing for e in f.evidence), f.key)
+    return (f"- Do not retry {code(typed)} when it fails ({_PHRASES.get(f.category, 'error')}){instead} "
             f"(repeated {f.occurrences}× in {_evidence(f)}).")
 
 

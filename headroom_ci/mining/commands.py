@@ -19,6 +19,9 @@ _SUBCOMMANDS = frozenset({
     "apt-get", "apt", "brew", "pipx", "gh", "conda", "mamba",
 })
 _NPM_LIKE = frozenset({"npm", "pnpm", "yarn", "bun"})
+# Subcommands that are groups of their own: `uv pip install`, `docker compose up`, `gh pr create`.
+_GROUPS = frozenset({("uv", "pip"), ("docker", "compose"), ("gh", "pr"), ("gh", "run"), ("gh", "issue"),
+                     ("poetry", "self"), ("cargo", "+nightly"), ("npm", "exec"), ("kubectl", "rollout")})
 _PREFIXES = frozenset({"sudo", "time", "nice", "env", "command", "exec", "nohup", "stdbuf", "timeout"})
 _SETUP = frozenset({"cd", "pushd", "source", ".", "export", "set", "unset", "mkdir", "echo"})
 _SEPARATORS = re.compile(r"\s*(?:&&|\|\||;|\|(?!\|)|\n)\s*")
@@ -27,11 +30,13 @@ _PYTHON = re.compile(r"^python(\d(\.\d+)?)?$|^py$")
 
 _PURPOSES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((p, re.compile(rx)) for p, rx in (
     ("typecheck", r"\b(mypy|pyright|tsc|typecheck|type-check|check-types|types)\b"),
-    ("lint", r"\b(lint|ruff check|ruff|flake8|pylint|eslint|golangci-lint|clippy|rubocop|shellcheck|stylelint)\b"),
+    # Before lint: `ruff format` formats, a bare `ruff` lints.
     ("format", r"\b(fmt|format|black|prettier|isort|gofmt|rustfmt)\b"),
+    ("lint", r"\b(lint|ruff|flake8|pylint|eslint|golangci-lint|clippy|rubocop|shellcheck|stylelint)\b"),
     ("test", r"\b(test|tests|pytest|jest|vitest|mocha|unittest|spec|rspec|phpunit|ctest|tox|nox)\b"),
     ("build", r"\b(build|compile|bundle|webpack|vite build)\b"),
     ("install", r"\b(install|sync|ci|restore|add)\b"),
+    ("search", r"^(rg|grep|egrep|ag|ack|fd|find|git grep)\b"),
 ))
 
 
@@ -39,7 +44,7 @@ class Command(NamedTuple):
     head: str      # the part that decides what runs: "uv run pytest", "npm run test:unit"
     tool: str      # what it runs: "pytest", "test:unit", "manage.py"
     program: str   # the first program: "uv", "npm", "python3"
-    purpose: str   # test | lint | format | typecheck | build | install | other
+    purpose: str   # test | lint | format | typecheck | build | install | search | other
     workdir: str | None  # a leading `cd DIR &&`
 
 
@@ -94,6 +99,8 @@ def _resolve(words: list[str]) -> tuple[list[str], str]:
         return [program], program
     if program in _SUBCOMMANDS:
         rest = _args(words[1:])
+        if len(rest) > 1 and (program, rest[0]) in _GROUPS and re.fullmatch(r"[\w:.@-]+", rest[1]):
+            return [program, rest[0], rest[1]], f"{program} {rest[0]} {rest[1]}"
         if rest and re.fullmatch(r"[\w:.@/-]+", rest[0]) and "/" not in rest[0]:
             # `ruff check` style: keep the subcommand, it is what differs between a fix and a failure
             return [program, rest[0]], rest[0] if program in ("make", "just", "task", "rake") else f"{program} {rest[0]}"

@@ -50,6 +50,15 @@ class Observation(NamedTuple):
     occurrences: int = 1
 
 
+def _listed_path(line: str, roots: Sequence[str]) -> str | None:
+    """The path a listing or search line names (`src/a.py`, `./src/a.py`, `src/a.py:12:…`), or None
+    for anything else (`?? src/a.py` from git status, prose)."""
+    token = line.strip().split(":", 1)[0]
+    if not token or any(c.isspace() for c in token) or "/" not in token:
+        return None
+    return relativize(token, roots).removeprefix("./")
+
+
 def call_tokens(call: ToolCall) -> int:
     """What a call cost in context: its input and its full output, ~4 characters a token."""
     size = call.output_size + sum(len(v) for v in call.input.values() if isinstance(v, str))
@@ -60,6 +69,8 @@ def error_line(call: ToolCall, roots: Sequence[str]) -> str:
     """The line that tells what went wrong: an error line if there is one, else the first."""
     lines = [ln.strip().replace("<tool_use_error>", "").replace("</tool_use_error>", "")
              for ln in call.output.splitlines()]
+    # Gemini's shell output starts "Output: <first line>"; Codex's is a bare "Output:" header.
+    lines = [ln[8:] if ln[:8].lower() == "output: " else ln for ln in lines]
     lines = [ln for ln in lines if ln and not _HEADER.match(ln)]
     telling = next((ln for ln in lines if _TELLING.search(ln)), lines[0] if lines else None)
     return relativize(telling, roots)[:160] if telling else call.error_category or "failed"
@@ -84,9 +95,45 @@ def _detail(call: ToolCall, sig: CallSig) -> str | None:
     return None
 
 
-def _same_rest(a: str, b: str) -> bool:
-    """`python x.py -v` and `python3 x.py -v`: the same command under another program."""
-    return a.split(" ", 1)[1:] == b.split(" ", 1)[1:]
+def _substitute(missing: CallSig, fix: CallSig) -> str | None:
+    """The program that stands in for a missing one (`docker compose` for `docker-compose`,
+    `python3` for `python`, `grep` for `rg`), or None when the fix runs the same tool another
+    way (`pytest` → `uv run pytest`): then the command, not the program, is what failed."""
+    if not missing.program:
+        return None
+    if fix.program != missing.program and (
+            (_args(missing.target) and _args(missing.target) == _args(fix.target))
+            or (missing.head.split()[1:] and missing.head.split()[1:] == fix.head.split()[1:])):
+        return fix.program  # `python x.py` → `python3 x.py`
+    if fix.tool == missing.tool:
+        return None
+    parts = missing.program.split("-")
+    if len(parts) > 1 and fix.target.split()[:len(parts)] == parts:
+        return " ".join(parts)
+    return fix.program or None
+
+
+def _same_search(a: str | None, b: str | None) -> bool:
+    """The same search, or one loosened (`def apply_discount` → `apply_discount`)."""
+    if not a or not b:
+        return False
+    return a == b or (len(b) >= 4 and b in a) or (len(a) >= 4 and a in b)
+
+
+def _args(command: str) -> list[str]:
+    return [w for w in command.split()[1:] if not w.startswith("-")]
+
+
+def _replaces(missing: str, other: str) -> bool:
+    """After "command not found": `python x.py` → `python3 x.py`, `rg -n foo src` → `grep -rn foo src`,
+    `docker-compose up` → `docker compose up`: the same arguments under another program."""
+    want = _args(missing)
+    if not want:
+        return False  # a bare program: any other bare command would match
+    have = other.split()
+    if have and missing.split()[0].replace("-", " ").split() == have[:len(missing.split()[0].split("-"))]:
+        return True
+    return want == _args(other)[-len(want):]
 
 
 class _Session:
@@ -116,29 +163,33 @@ class _Session:
                 continue
             if not self.ok(j) or (edited and call.error_category not in _ENVIRONMENT):
                 continue
-            if sig.tool == fail.tool and fail.tool:
-                return "runner", j
-            if call.error_category == "command_not_found" and _same_rest(fail.target, sig.target):
+            if fail.tool and (sig.tool == fail.tool or sig.tool.endswith(" " + fail.head)):
+                return "runner", j  # the same tool under another runner: `pip install` → `uv pip install`
+            # A missing program replaced by another doing the same: a fact of the environment.
+            if call.error_category == "command_not_found" and (
+                    _replaces(fail.target, sig.target) or sig.purpose == fail.purpose != "other"):
                 return "runner", j
             if sig.purpose == fail.purpose != "other":
                 return "alternative", j
         return None
 
     def path_fix(self, i: int) -> tuple[str, int] | None:
+        """Where the file really is: the same name read next, else found by a listing or search."""
         wanted = self.sigs[i].path
         if not wanted:
             return None
         name = posixpath.basename(wanted)
-        for j in range(i + 1, min(i + 1 + WINDOW, len(self.calls))):
-            if not self.ok(j):
-                continue
+        window = range(i + 1, min(i + 1 + WINDOW, len(self.calls)))
+        for j in window:
             sig = self.sigs[j]
-            if sig.kind == "read" and sig.path and sig.path != wanted and posixpath.basename(sig.path) == name:
+            if sig.kind == "read" and self.ok(j) and sig.path and sig.path != wanted \
+                    and posixpath.basename(sig.path) == name:
                 return sig.path, j
-            if sig.kind in ("glob", "search", "shell"):
+        for j in window:
+            if self.sigs[j].kind in ("glob", "search", "shell") and self.ok(j):
                 for line in self.calls[j].output.splitlines()[:200]:
-                    found = relativize(line.strip().split(":", 1)[0], self.roots)
-                    if found != wanted and posixpath.basename(found) == name and "/" in found:
+                    found = _listed_path(line, self.roots)
+                    if found and found != wanted and posixpath.basename(found) == name:
                         return found, j
         return None
 
@@ -154,8 +205,8 @@ class _Session:
         fail = self.sigs[i]
         for j in range(i + 1, min(i + 1 + WINDOW, len(self.calls))):
             sig = self.sigs[j]
-            if sig.kind in ("search", "glob") and self.ok(j) and sig.pattern == fail.pattern \
-                    and sig.path != fail.path:
+            if sig.kind in ("search", "glob") and self.ok(j) and sig.path != fail.path \
+                    and _same_search(fail.pattern, sig.pattern):
                 return j
         return None
 
@@ -195,7 +246,13 @@ def _observe_one(s: _Session, i: int, sig: CallSig, category: str) -> Observatio
         if found is None:
             return seen("command", sig.head, None, None) if sig.head else None
         kind, j = found
-        return None if kind == "resolved" else seen(kind, sig.head, s.sigs[j].head, s.sigs[j].target)
+        if kind == "resolved":
+            return None
+        substitute = _substitute(sig, s.sigs[j]) if category == "command_not_found" else None
+        if substitute:
+            # Another program stands in whatever it is asked to do: the missing program is the key.
+            return seen(kind, sig.program, substitute, s.sigs[j].target)
+        return seen(kind, sig.head, s.sigs[j].head, s.sigs[j].target)
     if not sig.path:
         return None
     # A failure without a fix is still observed: the fix threshold is counted against them.

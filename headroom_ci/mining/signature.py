@@ -26,7 +26,8 @@ class CallSig(NamedTuple):
     target: str            # repo-relative: the command, the file, the pattern
     head: str = ""         # shell: what decides what runs ("uv run pytest")
     tool: str = ""         # shell: what it runs ("pytest")
-    purpose: str = "other"  # shell: test | lint | format | typecheck | build | install | other
+    purpose: str = "other"  # shell: test | lint | format | typecheck | build | install | search | other
+    program: str = ""      # shell: the first program ("uv", "docker-compose")
     workdir: str | None = None
     path: str | None = None
     pattern: str | None = None
@@ -75,7 +76,7 @@ def signature_of(call: ToolCall, roots: Sequence[str]) -> CallSig:
         cmd = relativize(shell_command(call.input), roots)
         parsed = parse_command(cmd)
         return CallSig(kind, _SPACE.sub(" ", cmd).strip(), parsed.head, parsed.tool, parsed.purpose,
-                       parsed.workdir)
+                       parsed.program, parsed.workdir)
     raw_path = _path(call.input)
     path = relativize(raw_path, roots) if raw_path else None
     if kind in ("search", "glob"):

@@ -77,7 +77,8 @@ def exit_code_from_text(text: str) -> int | None:
 # Lower-case patterns over lower-cased text: `re.I` searches are ~3x slower.
 _CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(rx.lower(), re.M)) for name, rx in (
-        ("user_rejected", r"doesn't want to proceed|user rejected|rejected by (the )?user|aborted by user|declined"),
+        ("user_rejected", r"doesn't want to proceed|user rejected|rejected by (the )?user|aborted by user|"
+                          r"user declined|declined by (the )?user|exec command rejected|patch rejected"),
         ("interrupted", r"\[Request interrupted|interrupted by user"),
         ("sibling_error", r"Sibling tool call errored"),
         ("rate_limit", r"rate.?limit|too many requests|\b429\b"),
@@ -88,7 +89,8 @@ _CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("command_not_found", r"command not found|is not recognized as an internal|executable file not found"),
         ("too_large", r"exceeds maximum allowed (tokens|size)|too large|file content \(.*\) exceeds|exceeds the maximum"),
         ("file_not_found", r"does not exist|No such file or directory|ENOENT|not found|cannot find the (file|path)"),
-        ("permission_denied", r"permission denied|permission to [^ ]+ denied|EACCES|operation not permitted|not allowed|requires approval"),
+        ("permission_denied", r"permission denied|permission to [^ ]+ denied|EACCES|operation not permitted|not allowed|"
+                              r"requires approval|requested permissions to use|haven't granted it"),
         ("not_read_first", r"has not been read yet|read it first"),
         ("edit_mismatch", r"String to replace not found|old_string|did not match|failed to find expected lines|Found \d+ matches"),
         ("test_failure", r"\b\d+ (failed|failing)\b|^FAILED |AssertionError|Tests?:.*\bfailed\b"),

@@ -25,7 +25,21 @@ def _seen(*specs: Spec) -> list[tuple[str, str, str | None, str | None]]:
                  [("runner", "python3 -m pytest", "uv run pytest", "fastapi")], id="runner"),
     pytest.param([bash("python x.py", "Exit code 127\nbash: python: command not found", code=127),
                   bash("python3 x.py", "ok")],
-                 [("runner", "python x.py", "python3 x.py", "python")], id="program-not-found"),
+                 [("runner", "python", "python3", "python")], id="program-not-found"),
+    pytest.param([bash("docker-compose up -d", "Exit code 127\nbash: line 1: docker-compose: command not found", code=127),
+                  bash("docker compose up -d", "Started")],
+                 [("runner", "docker-compose", "docker compose", "docker-compose")], id="program-renamed"),
+    pytest.param([bash("rg -n TODO src", "Exit code 127\nbash: rg: command not found", code=127),
+                  bash("grep -rn 'def main' src", "src/a.py:3:def main")],
+                 [("runner", "rg", "grep", "rg")], id="another-program-same-purpose"),
+    pytest.param([bash("pytest -q", "Exit code 127\nbash: pytest: command not found", code=127),
+                  bash("uv run pytest -q", "3 passed")],
+                 [("runner", "pytest", "uv run pytest", "pytest")], id="tool-not-on-path"),
+    pytest.param([bash("pip install -e .", "Exit code 1\nerror: externally-managed-environment", code=1),
+                  bash("uv pip install -e .", "Installed 3 packages")],
+                 [("runner", "pip install", "uv pip install", None)], id="same-command-under-uv"),
+    pytest.param([bash("pytest", "Exit code 127\nbash: pytest: command not found", code=127), bash("ls", "src")],
+                 [("command", "pytest", None, "pytest")], id="bare-program-is-not-replaced-by-any-command"),
     pytest.param([bash("cd web && npm test", 'Exit code 1\nnpm error Missing script: "test"', code=1),
                   ok("Read", "{}", file_path=f"{ROOT}/web/package.json"),
                   bash("cd web && npm run test:unit", "18 passed")],
@@ -37,6 +51,17 @@ def _seen(*specs: Spec) -> list[tuple[str, str, str | None, str | None]]:
     pytest.param([fail("Read", "File does not exist.", file_path=f"{ROOT}/src/app.py"),
                   ok("Read", "x", file_path=f"{ROOT}/app/src/app.py")],
                  [("path", "src/app.py", "app/src/app.py", None)], id="path-via-read"),
+    pytest.param([fail("Read", "File does not exist.", file_path=f"{ROOT}/web/Button.tsx"),
+                  ok("Glob", "web/legacy/Button.tsx\nweb/ui/Button.tsx", pattern="**/Button.tsx"),
+                  ok("Read", "x", file_path=f"{ROOT}/web/ui/Button.tsx")],
+                 [("path", "web/Button.tsx", "web/ui/Button.tsx", None)], id="path-the-agent-read-wins"),
+    pytest.param([fail("Read", "File does not exist.", file_path=f"{ROOT}/web/api.ts"),
+                  bash("find . -name api.ts", "./web/src/api.ts")],
+                 [("path", "web/api.ts", "web/src/api.ts", None)], id="path-from-find"),
+    pytest.param([fail("Read", "File does not exist.", file_path=f"{ROOT}/src/refunds.py"),
+                  ok("Write", "created", file_path=f"{ROOT}/src/refunds.py", content="x"),
+                  bash("git status --short", "?? src/refunds.py")],
+                 [("path", "src/refunds.py", None, None)], id="git-status-is-not-a-listing"),
     pytest.param([fail("Read", "File content (52341 tokens) exceeds maximum allowed tokens (25000).",
                        file_path=f"{ROOT}/data/fixtures.json"),
                   ok("Read", "…", file_path=f"{ROOT}/data/fixtures.json", offset=1, limit=400)],
@@ -44,6 +69,11 @@ def _seen(*specs: Spec) -> list[tuple[str, str, str | None, str | None]]:
     pytest.param([ok("Grep", "No matches found", pattern="def create_order", path=f"{ROOT}/lib"),
                   ok("Grep", "src/shop/orders.py:12:def create_order", pattern="def create_order", path=f"{ROOT}/src")],
                  [("scope", "lib", "src", None)], id="empty-search-then-hit"),
+    pytest.param([ok("Grep", "No files found", pattern="def apply_discount", path=f"{ROOT}/lib"),
+                  ok("Grep", "src/shop/pricing.py", pattern="apply_discount", path=f"{ROOT}/src/shop")],
+                 [("scope", "lib", "src/shop", None)], id="loosened-search"),
+    pytest.param([bash("uv run pytest", "Exit code 1\nFAILED tests/test_a.py::test_card_declined - assert 1 == 2",
+                       code=1)], [], id="declined-in-a-test-name-is-not-a-rejection"),
     pytest.param([bash("git push", "Exit code 128\nremote: Permission to acme/shop.git denied", code=128)],
                  [("permission", "git push", None, None)], id="permission"),
     pytest.param([fail("Bash", "The user doesn't want to proceed with this tool use.", command="rm -rf build")],
@@ -82,6 +112,13 @@ def test_learnings(specs: list[Spec], expected: list[tuple[str, str, str | None,
 ])
 def test_not_learnings(specs: list[Spec]) -> None:
     assert [o for o in _seen(*specs) if o[2] is not None or o[0] in ("permission", "rejected", "loop")] == []
+
+
+def test_error_line_of_gemini_shell_output() -> None:
+    s = session(fail("run_shell_command", "Output: bash: line 1: rg: command not found\nExit Code: 127\n"
+                                          "Process Group PGID: 42", exit_code=127, command="rg x"))
+    (obs,) = observe(s, roots=repo_roots(cwd=s.cwd))
+    assert obs.error == "bash: line 1: rg: command not found"
 
 
 def test_evidence_is_repo_relative_and_measured() -> None:
