@@ -49,6 +49,9 @@ from pathlib import Path
 from typing import Any
 from typing import Literal
 
+from headroom_ci.sessions.bundle import MANIFEST
+from headroom_ci.sessions.bundle import manifest
+from headroom_ci.sessions.model import Run
 from testing import claude_fixtures as cl
 from testing import codex_fixtures as cx
 from testing import gemini_fixtures as gm
@@ -1241,6 +1244,11 @@ def _write(root: Path, run_id: str, plan: Plan, steps: list[Step], rng: random.R
     start = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc) + timedelta(hours=plan.index)
     stamp = start.strftime("%Y-%m-%dT%H-%M-%S")
     base = root / f"run-{run_id}"
+    if not (base / MANIFEST).exists():
+        # As collect writes it: the manifest names the run of every session in the bundle.
+        base.mkdir(parents=True, exist_ok=True)
+        (base / MANIFEST).write_text(json.dumps(manifest(repository="acme/shop", run=Run(
+            run_id, attempt=1, url=f"https://github.com/acme/shop/actions/runs/{run_id}"))))
     if plan.fmt == "claude":
         encoded = plan.root.replace("/", "-").replace("_", "-")
         return cl.write_jsonl(base / "claude" / "projects" / encoded / f"{sid}.jsonl",

@@ -20,16 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
-from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,25 +47,11 @@ from headroom_ci.mining.signature import normalize  # noqa: E402
 from headroom_ci.rules import Recommendation  # noqa: E402
 from headroom_ci.rules import recommend  # noqa: E402
 from headroom_ci.sessions.load import iter_paths  # noqa: E402
-from headroom_ci.sessions.model import Run  # noqa: E402
-from headroom_ci.sessions.model import Session  # noqa: E402
-from headroom_ci.sessions.model import Skip  # noqa: E402
 
-_RUN_DIR = re.compile(r"(?:^|[/\\])run-(\d+)(?:[/\\]|$)")
 _COMMAND_KINDS = ("runner", "alternative")
 
 
 # --------------------------------------------------------------------------- pipeline
-
-
-def with_runs(items: Iterable[Session | Skip]) -> Iterator[Session | Skip]:
-    """Each session with the CI run of the folder it was read from.
-
-    A collected bundle's manifest names the run of every session; the folder reader does not
-    read one, so the run folder stands in for it here (the miner counts runs per finding)."""
-    for item in items:
-        m = _RUN_DIR.search(item.path) if isinstance(item, Session) else None
-        yield replace(item, run=Run(m.group(1))) if m and isinstance(item, Session) else item
 
 
 @dataclass(frozen=True)
@@ -83,7 +65,7 @@ class Mined:
 
 def run_pipeline(labels: Labels) -> Mined:
     start = time.perf_counter()
-    miner, skipped = mine(with_runs(iter_paths(labels.run_dirs)), repo_path=None)
+    miner, skipped = mine(iter_paths(labels.run_dirs), repo_path=None)
     findings = miner.findings(Thresholds())
     rules = recommend(findings)
     return Mined(miner, skipped, findings, rules, time.perf_counter() - start)

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from headroom_ci.sessions.bundle import manifest
+from headroom_ci.sessions.model import Run
 from testing import claude_fixtures as cl
 from testing import codex_fixtures as cx
 from testing import gemini_fixtures as gm
@@ -88,6 +90,10 @@ def gemini_run() -> list[dict[str, Any]]:
                 output=gm.shell_output(NO_FASTAPI, exit_code=1)),
         gm.call("c4", "run_shell_command", {"command": "uv run pytest"}, ts=ts(8),
                 output=gm.shell_output(PASSED)),
+        gm.call("c5", "run_shell_command", {"command": "make lint"}, ts=ts(8),
+                output=gm.shell_output(NO_LINT, exit_code=2)),
+        gm.call("c6", "run_shell_command", {"command": "uv run ruff check ."}, ts=ts(9),
+                output=gm.shell_output("All checks passed!")),
     ]
     return [
         gm.meta("7c1d9e20-3b4a-4f5e-8a6b-9c0d1e2f3a4b", start=ts(0), updated=ts(9), directories=[ROOT]),
@@ -96,9 +102,18 @@ def gemini_run() -> list[dict[str, Any]]:
     ]
 
 
+def _manifest(run_id: str, day: int) -> bytes:
+    run = Run(run_id, attempt=1, url=f"https://github.com/acme/shop/actions/runs/{run_id}", workflow="agent.yml",
+              branch="main", created_at=f"2026-11-{day:02d}T08:55:00Z")
+    return json.dumps(manifest(repository="acme/shop", run=run), indent=2).encode() + b"\n"
+
+
 def example_files() -> dict[str, bytes]:
     a, b = "0b6f2c9e-1d4a-4e8b-9f3c-5a7d2e1b8c40", "9e3a7d15-6c2b-4f0e-8d9a-1b4c7e2f5a63"
     return {
+        "run-101/manifest.json": _manifest("101", 1),
+        "run-102/manifest.json": _manifest("102", 2),
+        "run-103/manifest.json": _manifest("103", 3),
         f"run-101/claude/{a}.jsonl": _dumps(claude_run(a, 1)),
         f"run-102/claude/{b}.jsonl": _dumps(claude_run(b, 2)),
         "run-102/codex/rollout-2026-11-02T08-00-00-example.jsonl": _dumps(codex_run()),

@@ -17,4 +17,5 @@ def test_examples_read_cleanly() -> None:
     result = read_paths([EXAMPLES])
     assert result.skipped == ()
     assert [(s.agent, len(s.tool_calls), s.errors) for s in result.sessions] == [
-        ("claude", 7, 3), ("claude", 7, 3), ("codex", 8, 5), ("gemini", 4, 2)]
+        ("claude", 7, 3), ("claude", 7, 3), ("codex", 8, 5), ("gemini", 6, 3)]
+    assert [s.run.id if s.run else None for s in result.sessions] == ["101", "102", "102", "103"]

@@ -1,7 +1,9 @@
 """The edge of session reading: paths, folders, archives and files in; sessions out."""
 from __future__ import annotations
 
+import dataclasses
 import errno
+import itertools
 import os
 import re
 import stat
@@ -33,6 +35,9 @@ from headroom_ci.sessions.jsonl import decode_lines
 from headroom_ci.sessions.jsonl import iter_lines
 from headroom_ci.sessions.jsonl import MAX_LINE_BYTES
 from headroom_ci.sessions.jsonl import short_error
+from headroom_ci.sessions.bundle import MANIFEST
+from headroom_ci.sessions.bundle import run_of
+from headroom_ci.sessions.model import Run
 from headroom_ci.sessions.model import Session
 from headroom_ci.sessions.model import Skip
 from headroom_ci.sessions.opencode_db import read_db_file
@@ -55,6 +60,7 @@ MAX_SKIPS_PER_FILE = 100
 _MAX_REASONS = 20
 _SNIFF_RECORDS = 5
 _BUFFER = 1 << 20
+_MANIFEST_MAX = 1 << 20
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _ZIP_MAGIC = b"PK\x03\x04"
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -180,21 +186,35 @@ def _read_dir(root: Path, *, display: str, walk: _Walk, in_archive: bool) -> Ite
         return display if rel == "." else os.path.join(display, rel)
 
     errors: list[OSError] = []
+    runs: dict[str, Run | None] = {}
     for dirpath, dirnames, filenames in os.walk(root, onerror=errors.append):
         yield from _folder_errors(errors, shown)
         here = Path(dirpath)
         dirnames.sort()
+        # A bundle's manifest names the CI run of every session below it.
+        run = _manifest_run(here) if MANIFEST in filenames else None
+        run = runs[dirpath] = run or runs.get(os.path.dirname(dirpath))
+        found: Iterator[Session | Skip] = iter(())
         if is_storage_root(here):
             # Its session/message/part/project folders are one store; anything else in it is walked.
             dirnames[:] = [d for d in dirnames if d not in STORAGE_FOLDERS]
-            yield from _read_storage(here, display=shown(dirpath), walk=walk, in_archive=in_archive)
-        for name in sorted(filenames):
-            file = here / name
-            if file.suffix.lower() not in TRANSCRIPT_SUFFIXES or file.is_symlink():
-                continue
-            yield from _read_file(file, display=os.path.join(shown(dirpath), name), walk=walk,
-                                  in_archive=in_archive, walked=True)
+            found = _read_storage(here, display=shown(dirpath), walk=walk, in_archive=in_archive)
+        files = (_read_file(here / name, display=os.path.join(shown(dirpath), name), walk=walk,
+                            in_archive=in_archive, walked=True)
+                 for name in sorted(filenames)
+                 if Path(name).suffix.lower() in TRANSCRIPT_SUFFIXES and name != MANIFEST
+                 and not (here / name).is_symlink())
+        for item in itertools.chain(found, itertools.chain.from_iterable(files)):
+            yield dataclasses.replace(item, run=run) if run and isinstance(item, Session) and not item.run else item
     yield from _folder_errors(errors, shown)
+
+
+def _manifest_run(folder: Path) -> Run | None:
+    try:
+        with open(folder / MANIFEST, "rb") as fh:
+            return run_of(decode_json(fh.read(_MANIFEST_MAX)))
+    except (OSError, *DECODE_ERRORS):
+        return None
 
 
 def _folder_errors(errors: list[OSError], shown: Callable[[str], str]) -> Iterator[Skip]:

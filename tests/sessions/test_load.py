@@ -260,3 +260,21 @@ def test_unrecognized_documents_are_skipped(tmp_path: Path, data: str, reason: s
 def test_document_size_limit() -> None:
     from headroom_ci.sessions import load
     assert load.MAX_DOCUMENT_BYTES == 64 * 1024 * 1024
+
+
+def test_a_bundle_manifest_names_the_run_of_the_sessions_below_it(tmp_path: Path) -> None:
+    import json as _json
+    from headroom_ci.sessions.bundle import manifest
+    from headroom_ci.sessions.model import Run
+    run = Run("4242", attempt=2, url="https://github.com/acme/shop/actions/runs/4242", sha="c0ffee")
+    (tmp_path / "bundle").mkdir()
+    (tmp_path / "bundle" / "manifest.json").write_text(_json.dumps(manifest(repository="acme/shop", run=run)))
+    _transcript(tmp_path / "bundle" / "claude" / "a.jsonl")
+    _transcript(tmp_path / "loose" / "b.jsonl")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "manifest.json").write_text('{"name": "not ours"}')
+    _transcript(tmp_path / "other" / "c.jsonl")
+    result = read_paths([tmp_path])
+    assert [(Path(s.path).name, s.run) for s in result.sessions] == [("a.jsonl", run), ("b.jsonl", None),
+                                                                       ("c.jsonl", None)]
+    assert result.skipped == ()
