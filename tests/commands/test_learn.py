@@ -156,3 +156,41 @@ def test_local_claude_sessions_of_the_repo(tmp_path: Path, monkeypatch: pytest.M
         write_jsonl(other / f"{sid}x.jsonl", claude_run(sid + "x", i + 1))
     assert main(["learn", "--repo-path", str(repo)]) == 0
     assert capsys.readouterr().out.startswith("headroom-ci learn: 2 sessions, 14 tool calls, 6 failures")
+
+
+def test_markdown_format(workspace: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    sessions, repo = workspace
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[:5] == [
+        "**headroom-ci learn**: 4 sessions, 28 tool calls, 14 failures (50.0%), ~754 tokens spent on failed calls",
+        "",
+        "| section | rule | sessions | runs | tokens/session |",
+        "|---|---|---|---|---|",
+        "| Environment | Run tests with `uv run pytest`, not `python3 -m pytest` (`fastapi` is only in the uv "
+        "environment; 4 sessions, 3 CI runs). | 4 | 3 | 61 |",
+    ]
+    assert "```diff\n--- a/AGENTS.md\n+++ b/AGENTS.md\n" in out
+
+
+def test_rejections_go_to_the_memory_file_only_when_one_is_given(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from testing.builders import ROOT
+    from testing.claude_fixtures import assistant_lines, tool_result, tool_use, user_line, write_jsonl
+    for sid in ("a", "b"):
+        write_jsonl(tmp_path / "s" / f"{sid}.jsonl", [
+            *assistant_lines(f"m{sid}", [tool_use(f"t{sid}", "Bash", command="git push --force")],
+                             ts="2026-11-21T10:00:00Z", session_id=sid, cwd=ROOT),
+            user_line([tool_result(f"t{sid}", "The user doesn't want to proceed with this tool use.", is_error=True)],
+                      ts="2026-11-21T10:00:01Z", session_id=sid, cwd=ROOT)])
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    assert main(["learn", str(tmp_path / "s"), "--repo-path", str(repo), "--apply"]) == 0
+    assert "reason: no memory file given" in capsys.readouterr().out
+    assert not (repo / "AGENTS.md").exists()
+    assert main(["learn", str(tmp_path / "s"), "--repo-path", str(repo), "--apply",
+                 "--memory-target", "MEMORY.md"]) == 0
+    assert not (repo / "AGENTS.md").exists()
+    assert (repo / "MEMORY.md").read_text().splitlines()[4:7] == [
+        "### User Preferences", "*~27 tokens/session saved*",
+        "- Ask before running `git push`: it was rejected in 2 sessions."]
