@@ -288,3 +288,16 @@ def screen(text: str) -> list[Problem]:
     """All checks, in reading order."""
     return sorted([*hidden_unicode(text), *machine_paths(text), *secrets(text)],
                   key=lambda p: (p.line, p.column))
+
+
+def redact(text: str) -> str:
+    """Each secret-looking value replaced by `[REDACTED:<kind>]`, the text around it kept."""
+    spans = sorted(_secret_matches(text), key=lambda s: s[1])
+    if not spans:
+        return text
+    out, last = [], 0
+    for kind, start, end in spans:
+        out += [text[last:start], f"[REDACTED:{kind}]"]
+        last = end
+    out.append(text[last:])
+    return "".join(out)

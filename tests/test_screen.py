@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from headroom_ci.screen import redact
 from headroom_ci.screen import hidden_unicode
 from headroom_ci.screen import machine_paths
 from headroom_ci.screen import mask
@@ -193,3 +194,16 @@ def test_screen_combines_all_checks_in_reading_order() -> None:
         Problem("github-token", 2, 9, "ghp_…"),
         Problem("zero-width", 2, 49, "U+200B ZERO WIDTH SPACE"),
     ]
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param("nothing here", "nothing here", id="clean"),
+    pytest.param("push with ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8 now",
+                 "push with [REDACTED:github-token] now", id="token-in-prose"),
+    pytest.param("git clone https://bob:s3cr3tPassw0rd@example.com/r.git",
+                 "git clone https://bob:[REDACTED:url-credentials]@example.com/r.git", id="url-credentials"),
+    pytest.param("commit 3f1c2a9e5b7d4c1e9a2b0d6e8f7a1b2c3d4e5f6a", "commit 3f1c2a9e5b7d4c1e9a2b0d6e8f7a1b2c3d4e5f6a",
+                 id="git-sha-kept"),
+])
+def test_redact(text: str, expected: str) -> None:
+    assert redact(text) == expected

@@ -11,6 +11,7 @@ from headroom_ci.mining.observe import is_empty_search
 from headroom_ci.mining.observe import observe
 from headroom_ci.mining.observe import Observation
 from headroom_ci.mining.paths import repo_roots
+from headroom_ci.screen import redact
 from headroom_ci.sessions.model import Session
 
 EVIDENCE_PER_FINDING = 5
@@ -169,6 +170,8 @@ def _keep_evidence(kept: list[Evidence], new: Evidence) -> None:
 
 def _evidence(session: Session, obs: Observation) -> Evidence:
     run = session.run
+    # Evidence is quoted in plans and pull requests: no credential the transcript held goes with it.
     return Evidence(session_id=session.session_id or session.path, path=session.path, agent=session.agent,
                     run_id=run.id if run else None, run_url=run.url if run else None,
-                    failing=obs.failing, fixing=obs.fixing, error=obs.error)
+                    failing=redact(obs.failing), fixing=redact(obs.fixing) if obs.fixing else None,
+                    error=redact(obs.error))

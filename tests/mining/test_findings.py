@@ -70,3 +70,16 @@ def test_ranking_is_by_sessions_then_waste() -> None:
                                                              for s in "de"]
     assert [k for k, *_ in _mine(*sessions)] == ["runner", "alternative"]
     assert path_fail.is_error
+
+
+def test_evidence_is_redacted() -> None:
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    leak = bash(f"curl -H 'Authorization: token {token}' https://api.github.com/x",
+                f"Exit code 22\ncurl: (22) 401 for token {token}", code=22)
+    ok_call = bash("gh api x", "{}")
+    miner = Miner()
+    for sid in "ab":
+        miner.add(session(leak, ok_call, sid=sid))
+    rendered = repr(miner.findings(Thresholds(min_fixes=0)))
+    assert token not in rendered
+    assert "[REDACTED:github-token]" in rendered
