@@ -7,6 +7,9 @@ every agent session).
 """
 from __future__ import annotations
 
+import argparse
+import sys
+
 import re
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from headroom_ci import block
+from headroom_ci.cli import positive
 from headroom_ci import screen
 from headroom_ci.errors import UsageError
 
@@ -106,3 +110,17 @@ def _not_utf8(path: str, exc: UnicodeDecodeError) -> str:
     column = len(data[line_start:exc.start].decode("utf-8")) + 1
     return (f"{path}:{line}:{column}: not-utf8: byte 0x{data[exc.start]:02x} is not valid UTF-8"
             " — save the file as UTF-8")
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("check", help="check the headroom:learn block of context files (a pre-commit hook)",
+                       description="Check the headroom:learn block of each file: well-formed markers, no hidden "
+                                   "unicode, machine paths or secrets, and within the token budget. Prints "
+                                   "path:line:col: kind: detail per problem and exits 1 if there is any.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="context file (AGENTS.md, CLAUDE.md, GEMINI.md, ...)")
+    p.add_argument("--max-tokens", type=positive, default=DEFAULT_MAX_TOKENS, metavar="N",
+                   help="token budget of the block (default: %(default)s)")
+
+
+def from_args(args: argparse.Namespace) -> int:
+    return check(files=args.files, max_tokens=args.max_tokens, out=sys.stdout)

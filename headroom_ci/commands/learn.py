@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 import os
 import time
 from collections.abc import Iterable
@@ -9,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from headroom_ci import render
+from headroom_ci.cli import positive
 from headroom_ci.errors import FatalError
 from headroom_ci.fsio import read_text
 from headroom_ci.fsio import write_text
@@ -121,3 +124,39 @@ def _print(plan: Plan, olds: list[str | None], *, settings: LearnSettings, out: 
         out.write(render.markdown(plan, olds=olds))
     else:
         out.write(render.text(plan, olds=olds, applied=settings.apply))
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("learn", help="mine recurring failures and propose rules (dry run by default)",
+                       description="Mine agent sessions for recurring, preventable failures and their fixes, "
+                                   "and merge rules into the context file's headroom:learn block. "
+                                   "Writes nothing unless --apply.")
+    p.add_argument("paths", nargs="*", metavar="SESSIONS",
+                   help="transcript files, folders or .zip (default: this repo's local agent sessions)")
+    add_learn_arguments(p)
+    p.add_argument("--apply", action="store_true", help="write the change")
+    p.add_argument("--plan-out", metavar="FILE", help="write the plan as JSON for `headroom-ci pr`")
+    p.add_argument("--format", choices=FORMATS, default="text")
+
+
+def add_learn_arguments(p: argparse.ArgumentParser) -> None:
+    """The options learn shares with run."""
+    p.add_argument("--repo-path", default=".", help="the repository (default: .)")
+    p.add_argument("--target", help="context file: AGENTS.md, CLAUDE.md, CLAUDE.local.md, GEMINI.md or a path "
+                                    "(default: AGENTS.md if it exists, else CLAUDE.md if it exists, else AGENTS.md)")
+    p.add_argument("--memory-target", help="memory file for session-level preferences (default: none)")
+    p.add_argument("--max-block-tokens", type=positive, default=1500, help="token budget of the block")
+    p.add_argument("--min-sessions", type=positive, default=2, help="sessions a failure must recur in")
+    p.add_argument("--min-fixes", type=positive, default=2, help="sessions its fix must be seen in")
+
+
+def settings_from(args: argparse.Namespace, *, paths: tuple[str, ...]) -> LearnSettings:
+    return LearnSettings(
+        paths=paths, repo_path=args.repo_path, target=args.target, memory_target=args.memory_target,
+        apply=getattr(args, "apply", False), plan_out=getattr(args, "plan_out", None),
+        format=getattr(args, "format", "text"), max_block_tokens=args.max_block_tokens,
+        thresholds=Thresholds(min_sessions=args.min_sessions, min_fixes=args.min_fixes))
+
+
+def from_args(args: argparse.Namespace) -> int:
+    return learn(settings=settings_from(args, paths=tuple(args.paths)), out=sys.stdout)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 import os
 from collections.abc import Iterable
 from collections.abc import Sequence
@@ -91,3 +93,15 @@ def sessions(*, paths: Sequence[str], as_json: bool, out: TextIO) -> int:
     else:
         out.write(render_table(rep))
     return 0
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("sessions", help="read agent transcripts and summarize them",
+                       description="Read agent transcripts (files, folders, .zip) and print "
+                                   "one row per transcript: tool calls, errors, tokens.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="transcript file, folder or .zip")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def from_args(args: argparse.Namespace) -> int:
+    return sessions(paths=args.paths, as_json=args.json, out=sys.stdout)

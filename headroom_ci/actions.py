@@ -1,0 +1,94 @@
+"""The GitHub Actions runtime: outputs, job summary, annotations, log groups, masks.
+
+The one module that writes to the runner. Outside Actions (GITHUB_ACTIONS unset) every
+function is a no-op or plain text, so commands call them unconditionally.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from collections.abc import Mapping
+from typing import TextIO
+
+from headroom_ci.screen import redact
+
+# GitHub caps a step summary at 1 MiB; past it the summary upload fails.
+SUMMARY_LIMIT = 1024 * 1024 - 1024
+
+
+def active(env: Mapping[str, str] = os.environ) -> bool:
+    return env.get("GITHUB_ACTIONS") == "true"
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, message: str, **props: str) -> str:
+    """A workflow command line; what follows `::` may contain anything, escaped."""
+    args = ",".join(f"{k}={escape_property(v)}" for k, v in props.items() if v)
+    return f"::{name}{' ' + args if args else ''}::{escape_data(redact(message))}"
+
+
+def annotate(level: str, message: str, *, out: TextIO, title: str = "", file: str = "",
+             env: Mapping[str, str] = os.environ) -> None:
+    """`::error::`/`::warning::`/`::notice::` in Actions; `level: message` elsewhere."""
+    if active(env):
+        out.write(command(level, message, title=title, file=file) + "\n")
+    else:
+        out.write(f"{level}: {redact(message)}\n")
+
+
+def mask(value: str, *, out: TextIO, env: Mapping[str, str] = os.environ) -> None:
+    if active(env) and value:
+        for line in value.splitlines():
+            out.write(f"::add-mask::{escape_data(line)}\n")
+
+
+@contextlib.contextmanager
+def group(title: str, *, out: TextIO, env: Mapping[str, str] = os.environ) -> Iterator[None]:
+    if not active(env):
+        yield
+        return
+    out.write(f"::group::{escape_data(title)}\n")
+    try:
+        yield
+    finally:
+        out.write("::endgroup::\n")
+
+
+def _delimited(name: str, value: str) -> str:
+    # A random delimiter that the value cannot contain, as the runner's own toolkit does.
+    while True:
+        delimiter = f"ghadelimiter_{secrets.token_hex(8)}"
+        if delimiter not in value:
+            return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+def set_outputs(outputs: Mapping[str, str], *, env: Mapping[str, str] = os.environ) -> bool:
+    """Appends the outputs to $GITHUB_OUTPUT; False when there is none (not in Actions)."""
+    path = env.get("GITHUB_OUTPUT")
+    if not path:
+        return False
+    with open(path, "a", encoding="utf-8") as fh:
+        for name, value in outputs.items():
+            fh.write(_delimited(name, redact(value)))
+    return True
+
+
+def add_summary(markdown: str, *, env: Mapping[str, str] = os.environ) -> bool:
+    path = env.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return False
+    text = redact(markdown)
+    if len(text.encode()) > SUMMARY_LIMIT:
+        text = text.encode()[:SUMMARY_LIMIT].decode(errors="ignore") + "\n\n*(summary truncated)*\n"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(text if text.endswith("\n") else text + "\n")
+    return True
