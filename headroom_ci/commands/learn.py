@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from headroom_ci import actions
 from headroom_ci import render
 from headroom_ci.cli import positive
 from headroom_ci.errors import FatalError
@@ -111,8 +112,19 @@ def learn(*, settings: LearnSettings, out: TextIO) -> int:
                 write_text(path, change.new_content)
     if settings.plan_out:
         write_text(Path(settings.plan_out), json.dumps(to_dict(plan), indent=2, ensure_ascii=False) + "\n")
-    _print(plan, [t.text for t in targets.values()], settings=settings, out=out)
+    olds = [t.text for t in targets.values()]
+    _print(plan, olds, settings=settings, out=out)
+    report_to_actions(plan, olds, plan_path=settings.plan_out)
     return 0
+
+
+def report_to_actions(plan: Plan, olds: list[str | None], *, plan_path: str | None) -> None:
+    """In GitHub Actions: the step's outputs and the job summary; elsewhere nothing."""
+    actions.set_outputs({
+        "sessions": str(plan.stats.sessions), "failures": str(plan.stats.failures),
+        "recommendations": str(len(plan.recommendations)), "plan-path": plan_path or "",
+    })
+    actions.add_summary(render.markdown(plan, olds=olds))
 
 
 def _print(plan: Plan, olds: list[str | None], *, settings: LearnSettings, out: TextIO) -> None:

@@ -194,3 +194,17 @@ def test_rejections_go_to_the_memory_file_only_when_one_is_given(tmp_path: Path,
     assert (repo / "MEMORY.md").read_text().splitlines()[4:7] == [
         "### User Preferences", "*~27 tokens/session saved*",
         "- Ask before running `git push`: it was rejected in 2 sessions."]
+
+
+def test_outputs_and_summary_in_actions(workspace: tuple[Path, Path], tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    sessions, repo = workspace
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "output"))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--plan-out", str(tmp_path / "plan.json")]) == 0
+    found = re.findall(r"^(\S+)<<(ghadelimiter_\w+)\n(.*?)\n\2$", (tmp_path / "output").read_text(), re.M | re.S)
+    assert [(name, value) for name, _, value in found] == [
+        ("sessions", "4"), ("failures", "14"), ("recommendations", "4"), ("plan-path", str(tmp_path / "plan.json"))]
+    assert (tmp_path / "summary.md").read_text().startswith("**headroom-ci learn**: 4 sessions, 28 tool calls")
+    capsys.readouterr()
