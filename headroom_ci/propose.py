@@ -55,11 +55,15 @@ def _fit(target: TargetFile, recs: list[Recommendation], *, date: str,
 
 
 def propose(findings: Sequence[Finding], stats: Stats, *, repo: str, targets: Mapping[str, TargetFile],
-            date: str, max_tokens: int, skipped: int) -> Plan:
-    """`targets` maps a role ("context", and "memory" when a memory file is given) to its file."""
+            date: str, max_tokens: int, skipped: int,
+            candidates: Sequence[Recommendation] | None = None,
+            rejected: Sequence[Dropped] = ()) -> Plan:
+    """`targets` maps a role ("context", and "memory" when a memory file is given) to its file.
+    `candidates` are rules from another analyzer (the LLM's), ranked, in place of the
+    deterministic ones; `rejected` are what that analyzer's own screening dropped."""
     recs: list[Recommendation] = []
-    dropped: list[Dropped] = []
-    for rec in recommend(findings):
+    dropped: list[Dropped] = list(rejected)
+    for rec in (recommend(findings) if candidates is None else candidates):
         reason = _unsafe(rec)
         if reason:
             dropped.append(Dropped(rec.fingerprint, rec.content, f"unsafe: {reason}"))
