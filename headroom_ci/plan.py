@@ -3,13 +3,19 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import fields
 from typing import Any
+from typing import TypeVar
 
+from headroom_ci.errors import FatalError
+from headroom_ci.mining.findings import Evidence
 from headroom_ci.mining.findings import Finding
 from headroom_ci.mining.findings import Stats
 from headroom_ci.rules import Recommendation
+from headroom_ci.rules import SECTIONS
 
 FORMAT = "headroom-ci-plan"
 VERSION = 1
@@ -39,6 +45,7 @@ class Plan:
     dropped: tuple[Dropped, ...]
     stats: Stats
     skipped: int
+    llm: Mapping[str, Any] | None = None  # the LLM analyzer's usage and counts, when it ran
 
     @property
     def changed(self) -> bool:
@@ -63,8 +70,72 @@ def to_dict(plan: Plan) -> dict[str, Any]:
             "failures": plan.stats.failures, "failure_rate": round(plan.stats.failure_rate, 4),
             "wasted_tokens": plan.stats.wasted_tokens, "skipped": plan.skipped,
         },
+        "llm": dict(plan.llm) if plan.llm is not None else None,
     }
 
 
 def findings_of(plan: Plan, rec: Recommendation) -> Sequence[Finding]:
     return [f for f in plan.findings if f.id in rec.finding_ids]
+
+
+class PlanError(FatalError):
+    pass
+
+
+_CHECKS = {"str": lambda v: isinstance(v, str), "str | None": lambda v: v is None or isinstance(v, str),
+           "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+           "tuple[str, ...]": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)}
+T = TypeVar("T")
+
+
+def _build(cls: type[T], data: object, where: str, **given: object) -> T:
+    """Dataclass `cls` from `data`, its fields type-checked (lists become tuples); `given` fields
+    are taken as they are."""
+    if not isinstance(data, dict):
+        raise PlanError(f"{where}: expected an object")
+    values: dict[str, object] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name not in data:
+            raise PlanError(f"{where}: missing {f.name!r}")
+        if not _CHECKS.get(str(f.type), lambda v: True)(data[f.name]):
+            raise PlanError(f"{where}.{f.name}: expected {f.type}")
+        values[f.name] = tuple(data[f.name]) if isinstance(data[f.name], list) else data[f.name]
+    return cls(**{**values, **given})
+
+
+def _items(doc: dict[str, object], key: str, where: str) -> list[object]:
+    value = doc.get(key, [])
+    if not isinstance(value, list):
+        raise PlanError(f"{where}: {key} is not a list")
+    return value
+
+
+def from_dict(doc: object, *, source: str) -> Plan:
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise PlanError(f"{source}: not a headroom-ci plan (no \"format\": \"{FORMAT}\"): pass the file written by "
+                        "headroom-ci learn --plan-out")
+    if doc.get("version") != VERSION:
+        raise PlanError(f"{source}: plan version {doc.get('version')!r}, this headroom-ci reads version {VERSION}: "
+                        "use the same headroom-ci version for learn and pr")
+    where = f"{source}: malformed plan"
+    recs = tuple(_build(Recommendation, r, f"{where}: recommendations[{i}]")
+                 for i, r in enumerate(_items(doc, "recommendations", where)))
+    for i, rec in enumerate(recs):
+        if rec.section not in SECTIONS:
+            raise PlanError(f"{where}: recommendations[{i}].section {rec.section!r} is not one of {', '.join(SECTIONS)}")
+    findings = []
+    for i, f in enumerate(_items(doc, "findings", where)):
+        at = f"{where}: findings[{i}]"
+        evidence = _items(f if isinstance(f, dict) else {}, "evidence", at)
+        findings.append(_build(Finding, f, at, evidence=tuple(
+            _build(Evidence, e, f"{at}.evidence[{j}]") for j, e in enumerate(evidence))))
+    stats = doc.get("stats")
+    skipped = stats.get("skipped", 0) if isinstance(stats, dict) else 0
+    return Plan(repo=str(doc.get("repo", "")),
+                targets=tuple(_build(TargetChange, t, f"{where}: targets[{i}]")
+                              for i, t in enumerate(_items(doc, "targets", where))),
+                recommendations=recs, findings=tuple(findings),
+                dropped=tuple(_build(Dropped, d, f"{where}: dropped[{i}]")
+                              for i, d in enumerate(_items(doc, "dropped", where))),
+                stats=_build(Stats, stats, f"{where}: stats"), skipped=skipped if isinstance(skipped, int) else 0,
+                llm=llm if isinstance(llm := doc.get("llm"), dict) else None)

@@ -102,7 +102,7 @@ class FakeGitHub:
 
         server = ThreadingHTTPServer((host if host != "localhost" else "127.0.0.1", 0), _Handler)
         server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         self._servers.append(server)
         return server
 
@@ -203,3 +203,8 @@ def _get_repo(gh: FakeGitHub, req: Request) -> Response:
 def _rate_limit(gh: FakeGitHub, req: Request) -> Response:
     core = {"limit": 5000, "remaining": 4999, "reset": 2_000_000_000, "used": 1}
     return Response(200, {"resources": {"core": core}, "rate": core})
+
+
+# The route modules register on import; importing the package gives the whole API.
+from testing.fake_github import actions as _actions  # noqa: E402,F401
+from testing.fake_github import pulls as _pulls  # noqa: E402,F401

@@ -1,0 +1,222 @@
+"""The pull request's title, description, commit message and comments (pure: plan data → text).
+
+Everything that comes from a transcript (commands, errors, run ids, URLs) is untrusted: it is
+shown HTML-escaped inside <pre>, or cell-escaped in the table, so it can neither break the
+markdown, nor hide itself in an HTML comment, nor forge the fingerprints comment we read back.
+"""
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from headroom_ci.mining.findings import Evidence
+from headroom_ci.plan import findings_of
+from headroom_ci.plan import Plan
+from headroom_ci.rules import Recommendation
+from headroom_ci.rules import SECTIONS
+
+MAX_BODY = 65_536  # GitHub's limit for a pull request body
+_BUDGET = MAX_BODY - 1_536  # headroom for counting differences (GitHub may count UTF-16 units)
+FINGERPRINTS = "headroom-ci:fingerprints"
+HUMAN_EDITS = "<!-- headroom-ci:human-edits -->"
+_FINGERPRINT = re.compile(r"[0-9a-f]{8,64}")
+_LEDGER = re.compile(r"\A\ufeff?\s*<!-- headroom-ci:fingerprints((?: [0-9a-f]{8,64})*) ?-->")
+_RUN_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]+)?/[A-Za-z0-9._~/%+-]*")
+_RUN_ID = re.compile(r"[\w.-]{1,40}")
+# Evidence detail per level: (examples per rule, characters per field). The body is rendered at
+# the first level that fits GitHub's limit, so a huge error output costs detail, not the PR.
+_LEVELS = ((5, 2_000), (3, 600), (1, 200), (0, 0))
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    recommendation: Recommendation
+    pull_number: int  # the pull request that was closed without merging
+
+
+@dataclass(frozen=True)
+class Proposal:
+    plan: Plan
+    proposed: tuple[Recommendation, ...]
+    suppressed: tuple[Suppressed, ...]
+    paths: tuple[str, ...]      # files the branch changes
+    branch: str
+    base: str
+    remerged: tuple[str, ...] = ()  # files whose base moved since the plan: rules merged onto the newer text
+
+
+def fingerprints_in(body: str | None) -> tuple[str, ...]:
+    """The fingerprints of the hidden comment a body of ours starts with; () for anything else.
+
+    Only the very start of the body counts: text quoted further down (a transcript, a reply)
+    can never add a fingerprint.
+    """
+    m = _LEDGER.match(body or "")
+    return tuple(m.group(1).split()) if m else ()
+
+
+def ledger_comment(recs: Sequence[Recommendation]) -> str:
+    prints = [r.fingerprint for r in recs if _FINGERPRINT.fullmatch(r.fingerprint)]
+    return f"<!-- {FINGERPRINTS}{''.join(' ' + p for p in prints)} -->"
+
+
+def withdrawn(body: str | None) -> str:
+    """The body with its fingerprints emptied: a proposal we close ourselves is not a rejection."""
+    text = body or ""
+    m = _LEDGER.match(text)
+    return f"<!-- {FINGERPRINTS} -->" + (text[m.end():] if m else "\n" + text)
+
+
+def title(p: Proposal) -> str:
+    n = len(p.proposed)
+    return f"headroom-ci: {n} agent rule{'s' if n != 1 else ''} for {', '.join(p.paths) or 'the context file'}"
+
+
+def commit_message(p: Proposal) -> str:
+    lines = [title(p), "", f"Rules in the headroom:learn block, learned from {p.plan.stats.sessions} agent sessions:"]
+    lines += [f"- [{r.section}] {_one_line(r.content.removeprefix('- '))}" for r in p.proposed]
+    if p.suppressed:
+        lines += ["", "Not proposed again (closed without merging): "
+                  + ", ".join(sorted({s.recommendation.fingerprint for s in p.suppressed}))]
+    return "\n".join(lines) + "\n"
+
+
+def human_edits_comment(branch: str) -> str:
+    return (f"{HUMAN_EDITS}\nSomeone other than headroom-ci pushed to `{_tick(branch)}`, so headroom-ci leaves this "
+            "branch alone: it will not push over your commits or change this pull request.\n\n"
+            "To get a fresh proposal instead, close this pull request and delete the branch; the next run "
+            "opens a new one.")
+
+
+def closed_comment(base: str) -> str:
+    return (f"headroom-ci has nothing left to propose: `{_tick(base)}` already has these rules, or they are no "
+            "longer supported by recent sessions. Closing this pull request and deleting its branch.")
+
+
+def render(p: Proposal) -> str:
+    """The description, under GitHub's 65,536 characters whatever the evidence holds."""
+    for examples, chars in _LEVELS:
+        body = _render(p, examples=examples, chars=chars, shortened=(examples, chars) != _LEVELS[0])
+        if _size(body) <= _BUDGET:
+            return body
+    # Even without any evidence it is too long (it cannot be, with the block's token budget, but a
+    # plan is data): cut it, keeping the fingerprints comment at the top.
+    note = "\n\n*(The description was cut to fit GitHub's limit; the full evidence is in plan.json.)*\n"
+    while _size(body) + len(note) > _BUDGET:
+        body = body[: -max(_size(body) + len(note) - _BUDGET, 1)]
+    return body + note
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _render(p: Proposal, *, examples: int, chars: int, shortened: bool) -> str:
+    s = p.plan.stats
+    files = ", ".join(f"`{_tick(path)}`" for path in p.paths)
+    n = len(p.proposed)
+    out = [ledger_comment(p.proposed),
+           f"Adds {n} rule{'s' if n != 1 else ''} to the headroom:learn block of {files}: coding agents in CI kept "
+           f"failing the same preventable ways ({s.failures} of {s.tool_calls} tool calls failed in "
+           f"{s.sessions} sessions).",
+           "Each rule says what to do instead, learned from a failure that recurred across sessions and the fix "
+           "that followed it; the diff touches only the block.", ""]
+    if p.remerged:
+        out += [f"> The base moved since these rules were learned: they were merged into the current "
+                f"{', '.join(f'`{_tick(x)}`' for x in p.remerged)} of `{_tick(p.base)}`, keeping its newer content.", ""]
+    out += ["### Rules", "", "| Section | Rule | Sessions | Runs | Est. tokens saved | Evidence |",
+            "|---|---|---:|---:|---:|---|"]
+    for rec in p.proposed:
+        fs = findings_of(p.plan, rec)
+        out.append(f"| {_cell(rec.section)} | {_cell(rec.content.removeprefix('- '))} | {rec.evidence_count} | "
+                   f"{sum(f.runs for f in fs) or '–'} | ~{rec.tokens_saved:,}/session | "
+                   f"{_run_links([e for f in fs for e in f.evidence]) or '–'} |")
+    if examples:
+        out += ["", "### Evidence", ""]
+        for i, rec in enumerate(p.proposed, 1):
+            out += _details(p.plan, rec, i, examples=examples, chars=chars)
+    if shortened:
+        out += ["", "*(Evidence shortened to fit GitHub's size limit; the full evidence is in plan.json.)*"]
+    out += ["", "### Totals", "", "| Sessions | Tool calls | Failures | Failure rate | Tokens spent on failed calls |",
+            "|---:|---:|---:|---:|---:|",
+            f"| {s.sessions:,} | {s.tool_calls:,} | {s.failures:,} | {s.failure_rate:.1%} | ~{s.wasted_tokens:,} |"]
+    out += _chart(p)
+    if p.suppressed:
+        out += ["", "### Not proposed again", "",
+                "These rules were in a pull request that was closed without merging, so they are left out "
+                "(`--include-rejected` proposes them anyway):", ""]
+        out += [f"- {_cell(x.recommendation.content.removeprefix('- '))} (closed in #{x.pull_number})"
+                for x in p.suppressed]
+    out += ["", "### How to review", "",
+            "- **Accept**: merge this pull request.",
+            f"- **Change**: edit the block in {files} on the branch `{_tick(p.branch)}`. headroom-ci never pushes "
+            "over commits that are not its own; delete the branch to get a fresh proposal later.",
+            "- **Reject**: close this pull request without merging; its rules will not be proposed again."]
+    return "\n".join(out) + "\n"
+
+
+def _details(plan: Plan, rec: Recommendation, i: int, *, examples: int, chars: int) -> list[str]:
+    # Only our own words in the summary: markdown is not rendered there, so a transcript's text
+    # would lose the code span that keeps an @mention from notifying someone.
+    out = [f"<details><summary>Rule {i} ({html.escape(rec.section, quote=False)}): the failing calls and the fix that followed</summary>", ""]
+    shown = 0
+    for f in findings_of(plan, rec):
+        out.append(f"{f.occurrences} failures in {f.sessions} sessions, ~{f.wasted_tokens:,} tokens spent on them.")
+        for e in f.evidence[: max(examples - shown, 0)]:
+            shown += 1
+            run = _run_links([e])
+            out += ["", re.sub(r"[^\w.-]", "", e.agent) + (f" in run {run}" if run else "")
+                    + ", the failing call:", _pre(e.failing, chars), "the error:", _pre(e.error, chars)]
+            if e.fixing:
+                out += ["the fix that followed:", _pre(e.fixing, chars)]
+    return out + ["", "</details>", ""]
+
+
+def _chart(p: Proposal) -> list[str]:
+    """A pie of the tokens failed calls cost, by the section of the rule that would prevent them."""
+    waste = {name: 0 for name in SECTIONS}
+    for rec in p.proposed:
+        waste[rec.section] = waste.get(rec.section, 0) + sum(f.wasted_tokens for f in findings_of(p.plan, rec))
+    slices = [(name, n) for name, n in waste.items() if n > 0]
+    rest = p.plan.stats.wasted_tokens - sum(n for _, n in slices)
+    if rest > 0:
+        slices.append(("No rule yet", rest))
+    if not slices:
+        return []
+    lines = ["", "```mermaid", "pie showData title Tokens spent on failed calls"]
+    lines += [f'    "{re.sub(r"[^A-Za-z ]", "", name)}" : {n}' for name, n in slices]
+    return lines + ["```"]
+
+
+def _run_links(evidence: Sequence[Evidence]) -> str:
+    links: dict[str, str] = {}
+    for e in evidence:
+        if not e.run_id:
+            continue
+        label = e.run_id if _RUN_ID.fullmatch(e.run_id) else "run"
+        url = e.run_url if e.run_url and _RUN_URL.fullmatch(e.run_url) else None
+        links.setdefault(f"{label}\0{url}", f"[{label}]({url})" if url else label)
+    return ", ".join(links.values())
+
+
+def _pre(text: str, chars: int) -> str:
+    if len(text) > chars:
+        half = max(chars // 2, 1)
+        text = f"{text[:half]}\n… [{len(text) - 2 * half:,} characters cut] …\n{text[-half:]}"
+    return f"<pre>{html.escape(text, quote=False)}</pre>"
+
+
+def _cell(text: str) -> str:
+    """Safe inside a table cell: one line, pipes escaped, no HTML comment can open or close."""
+    one = _one_line(text).replace("|", "\\|")
+    return one.replace("<!--", "&lt;!--").replace("-->", "--&gt;")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _tick(text: str) -> str:
+    return _one_line(text).replace("`", "'")

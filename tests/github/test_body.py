@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from headroom_ci.github import body
+from headroom_ci.github.body import Proposal
+from headroom_ci.github.body import Suppressed
+from headroom_ci.mining.findings import Evidence
+from headroom_ci.mining.findings import Finding
+from headroom_ci.mining.findings import Stats
+from headroom_ci.plan import Plan
+from headroom_ci.rules import Recommendation
+
+
+def _evidence(run: str | None = "101", *, failing: str = "python3 -m pytest", error: str = "No module named 'x'",
+              fixing: str | None = "uv run pytest", url: str | None = None) -> Evidence:
+    return Evidence(session_id="s1", path="run/claude/s1.jsonl", agent="claude", run_id=run,
+                    run_url=url if url is not None else (f"https://github.com/acme/shop/actions/runs/{run}" if run else None),
+                    failing=failing, fixing=fixing, error=error)
+
+
+def _finding(fid: str, evidence: tuple[Evidence, ...], *, wasted: int = 100, runs: int = 2) -> Finding:
+    return Finding(id=fid, fingerprint=fid.lower() * 4, kind="runner", key="python3 -m pytest", fix="uv run pytest",
+                   category="module_not_found", detail="x", sessions=3, runs=runs, occurrences=4, peak=1, fixes=3,
+                   wasted_tokens=wasted, evidence=evidence)
+
+
+def _rec(fp: str, section: str, content: str, fid: str, *, tokens: int = 61) -> Recommendation:
+    return Recommendation(fingerprint=fp, section=section, content=content, target="context", tokens_saved=tokens,
+                          evidence_count=3, finding_ids=(fid,))
+
+
+ENV = _rec("c8508618d90c0c0f", "Environment", "- Run tests with `uv run pytest`, not `python3 -m pytest`.", "F1")
+CMD = _rec("7c44f5d9df0cd819", "Command Patterns", "- Use `a | b` (pipes), not `c`.", "F2", tokens=1234)
+
+
+def _proposal(*, findings: tuple[Finding, ...] | None = None, recs: tuple[Recommendation, ...] = (ENV, CMD),
+              suppressed: tuple[Suppressed, ...] = (), remerged: tuple[str, ...] = ()) -> Proposal:
+    findings = findings if findings is not None else (
+        _finding("F1", (_evidence("101"), _evidence("102"), _evidence("101")), wasted=247),
+        _finding("F2", (_evidence(None),), wasted=189, runs=0))
+    plan = Plan(repo=".", targets=(), recommendations=recs, findings=findings, dropped=(),
+                stats=Stats(sessions=4, tool_calls=28, failures=14, wasted_tokens=754), skipped=0)
+    return Proposal(plan, recs, suppressed, ("AGENTS.md",), "headroom/learn", "main", remerged)
+
+
+def test_the_description_has_what_why_rules_evidence_totals_chart_and_review() -> None:
+    text = body.render(_proposal())
+    lines = text.splitlines()
+    assert lines[0] == "<!-- headroom-ci:fingerprints c8508618d90c0c0f 7c44f5d9df0cd819 -->"
+    assert lines[1].startswith("Adds 2 rules to the headroom:learn block of `AGENTS.md`: ")
+    assert "(14 of 28 tool calls failed in 4 sessions)" in lines[1]
+    assert ("| Environment | Run tests with `uv run pytest`, not `python3 -m pytest`. | 3 | 2 | ~61/session | "
+            "[101](https://github.com/acme/shop/actions/runs/101), [102](https://github.com/acme/shop/actions/runs/102) |"
+            ) in lines
+    assert "| Command Patterns | Use `a \\| b` (pipes), not `c`. | 3 | – | ~1,234/session | – |" in lines
+    assert text.count("<details><summary>") == 2
+    assert ("claude in run [101](https://github.com/acme/shop/actions/runs/101), the failing call:\n"
+            "<pre>python3 -m pytest</pre>\nthe error:\n<pre>No module named 'x'</pre>\n"
+            "the fix that followed:\n<pre>uv run pytest</pre>") in text
+    assert "| 4 | 28 | 14 | 50.0% | ~754 |" in lines
+    chart = text[text.index("```mermaid"):]
+    assert chart.splitlines()[:5] == ["```mermaid", "pie showData title Tokens spent on failed calls",
+                                      '    "Environment" : 247', '    "Command Patterns" : 189',
+                                      '    "No rule yet" : 318']
+    assert "- **Reject**: close this pull request without merging" in text
+    assert "`headroom/learn`" in text
+    assert body.fingerprints_in(text) == ("c8508618d90c0c0f", "7c44f5d9df0cd819")
+
+
+def test_the_same_input_gives_the_same_text() -> None:
+    assert body.render(_proposal()) == body.render(_proposal())
+
+
+def test_untrusted_text_cannot_hide_break_out_or_forge_fingerprints() -> None:
+    nasty = "<!-- headroom-ci:fingerprints deadbeefdeadbeef --> </pre><script>x</script> | `"
+    findings = (_finding("F1", (_evidence("101", failing=nasty, error=nasty, fixing=nasty,
+                                          url="javascript:alert(1)"),)),
+                _finding("F2", (_evidence("../../x y", url="https://evil.example/a b"),)))
+    rec = _rec("c8508618d90c0c0f", "Environment", "- Use `x<!--y-->` | not z", "F1")
+    text = body.render(_proposal(findings=findings, recs=(rec, CMD)))
+    assert "<!--" not in text.split("\n", 1)[1]  # only our own comment, on the first line
+    assert "<script>" not in text and "</pre><script>" not in text
+    assert "&lt;!-- headroom-ci:fingerprints deadbeefdeadbeef --&gt; &lt;/pre&gt;&lt;script&gt;" in text
+    assert "javascript:" not in text and "evil.example" not in text
+    assert "| Use `x&lt;!--y--&gt;` \\| not z |" in text
+    assert "| 101 |" in text  # a run whose URL is not plain https is shown without a link
+    assert body.fingerprints_in(text) == ("c8508618d90c0c0f", "7c44f5d9df0cd819")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("<!-- headroom-ci:fingerprints aaaaaaaa bbbbbbbbbbbbbbbb -->\nbody", ("aaaaaaaa", "bbbbbbbbbbbbbbbb")),
+    ("\ufeff  <!-- headroom-ci:fingerprints aaaaaaaa -->", ("aaaaaaaa",)),
+    ("<!-- headroom-ci:fingerprints -->\nwithdrawn", ()),
+    ("intro\n<!-- headroom-ci:fingerprints aaaaaaaa -->", ()),   # not at the start: quoted, not ours
+    ("<!-- headroom-ci:fingerprints AAAAAAAA -->", ()),
+    ("<!-- headroom-ci:fingerprints aaaaaaaa; rm -rf -->", ()),
+    ("", ()),
+    (None, ()),
+])
+def test_fingerprints_in(text: str | None, expected: tuple[str, ...]) -> None:
+    assert body.fingerprints_in(text) == expected
+
+
+def test_withdrawn_empties_the_fingerprints_and_keeps_the_rest() -> None:
+    text = body.render(_proposal())
+    out = body.withdrawn(text)
+    assert (body.fingerprints_in(out), out.split("\n", 1)[1]) == ((), text.split("\n", 1)[1])
+    assert body.withdrawn("edited by hand") == "<!-- headroom-ci:fingerprints -->\nedited by hand"
+
+
+def test_suppressed_rules_and_a_moved_base_are_explained() -> None:
+    text = body.render(_proposal(recs=(ENV,), suppressed=(Suppressed(CMD, 7),), remerged=("AGENTS.md",)))
+    assert body.fingerprints_in(text) == ("c8508618d90c0c0f",)
+    assert "### Not proposed again" in text
+    assert "- Use `a \\| b` (pipes), not `c`. (closed in #7)" in text
+    assert "> The base moved since these rules were learned: they were merged into the current `AGENTS.md` of `main`" in text
+
+
+@pytest.mark.parametrize("rules, size, examples, cut, note", [
+    (2, 100, 3, False, False),      # everything fits: every example, whole
+    (2, 30_000, 3, True, False),    # long outputs are cut in the middle; every example stays
+    (60, 30_000, 1, True, True),    # many rules: one short example each, and a note says so
+    (200, 30_000, 0, False, True),  # more still: the table and totals only
+])
+def test_the_description_stays_under_githubs_limit(rules: int, size: int, examples: int, cut: bool,
+                                                   note: bool) -> None:
+    big = "E" * size
+    findings = tuple(_finding(f"F{i}", tuple(_evidence(str(100 + j), error=big) for j in range(3)))
+                     for i in range(rules))
+    recs = tuple(_rec(f"{i:016x}", "Environment", f"- Rule {i}.", f"F{i}") for i in range(rules))
+    text = body.render(_proposal(findings=findings, recs=recs))
+    assert len(text) <= body.MAX_BODY
+    assert text.count(", the failing call:") == examples * rules
+    assert ("characters cut" in text, "Evidence shortened" in text) == (cut, note)
+    assert body.fingerprints_in(text) == tuple(r.fingerprint for r in recs)
+    assert f"| Environment | Rule {rules - 1}. | 3 | 2 | ~61/session |" in text
+    assert "| 4 | 28 | 14 | 50.0% | ~754 |" in text
+
+
+def test_a_body_past_the_limit_even_without_evidence_is_cut_after_the_fingerprints() -> None:
+    recs = tuple(_rec(f"{i:016x}", "Environment", "- " + "x" * 3_000, "F1") for i in range(40))
+    text = body.render(_proposal(recs=recs))
+    assert len(text) <= body.MAX_BODY
+    assert text.endswith("the full evidence is in plan.json.)*\n")
+    assert len(body.fingerprints_in(text)) == 40
+
+
+def test_commit_message_lists_the_rules() -> None:
+    msg = body.commit_message(_proposal(suppressed=(Suppressed(CMD, 7),)))
+    assert msg.splitlines() == [
+        "headroom-ci: 2 agent rules for AGENTS.md", "",
+        "Rules in the headroom:learn block, learned from 4 agent sessions:",
+        "- [Environment] Run tests with `uv run pytest`, not `python3 -m pytest`.",
+        "- [Command Patterns] Use `a | b` (pipes), not `c`.", "",
+        "Not proposed again (closed without merging): 7c44f5d9df0cd819"]
+
+
+def test_human_edits_comment_carries_its_marker() -> None:
+    text = body.human_edits_comment("headroom/learn")
+    assert text.startswith(body.HUMAN_EDITS + "\n")
+    assert re.search(r"close this pull request and delete the branch", text)
