@@ -8,7 +8,9 @@ from typing import Protocol
 
 from headroom_ci import __version__
 from headroom_ci.commands import check
+from headroom_ci.commands import fetch
 from headroom_ci.commands import learn
+from headroom_ci.commands import pr
 from headroom_ci.commands import sessions
 from headroom_ci.errors import FatalError
 
@@ -19,7 +21,8 @@ class Command(Protocol):
     def from_args(self, args: argparse.Namespace) -> int: ...
 
 
-COMMANDS: dict[str, Command] = {"sessions": sessions, "learn": learn, "check": check}
+COMMANDS: dict[str, Command] = {"sessions": sessions, "learn": learn, "check": check, "fetch": fetch,
+                                "pr": pr}
 
 
 def _parser() -> argparse.ArgumentParser:

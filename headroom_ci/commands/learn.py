@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import os
@@ -8,14 +9,17 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import TextIO
 
 from headroom_ci import actions
+from headroom_ci import llm
 from headroom_ci import render
 from headroom_ci.cli import positive
 from headroom_ci.errors import FatalError
 from headroom_ci.fsio import read_text
 from headroom_ci.fsio import write_text
+from headroom_ci.llm import LLMFlags
 from headroom_ci.mining.findings import Miner
 from headroom_ci.mining.findings import Thresholds
 from headroom_ci.plan import Plan
@@ -25,6 +29,9 @@ from headroom_ci.propose import TargetFile
 from headroom_ci.sessions.discover import local_sessions
 from headroom_ci.sessions.load import iter_paths
 from headroom_ci.sessions.model import Session
+
+if TYPE_CHECKING:
+    from headroom_ci.llm.analyze import Report
 
 CONTEXT_FILES = ("AGENTS.md", "CLAUDE.md", "CLAUDE.local.md", "GEMINI.md")
 FORMATS = ("text", "json", "markdown")
@@ -41,6 +48,7 @@ class LearnSettings:
     format: str = "text"
     max_block_tokens: int = 1500
     thresholds: Thresholds = Thresholds()
+    llm: LLMFlags = LLMFlags()
 
 
 def target_path(repo: Path, target: str | None) -> Path:
@@ -91,6 +99,7 @@ def learn(*, settings: LearnSettings, out: TextIO) -> int:
         raise FatalError(f"--repo-path {settings.repo_path}: no such folder")
     if settings.format not in FORMATS:
         raise FatalError(f"--format {settings.format}: choose one of {', '.join(FORMATS)}")
+    llm_settings = llm.resolve(settings.llm, os.environ)
     missing = [p for p in settings.paths if not os.path.exists(p)]
     if missing:
         raise FatalError(f"{missing[0]}: no such file or folder")
@@ -103,8 +112,18 @@ def learn(*, settings: LearnSettings, out: TextIO) -> int:
     if settings.memory_target:
         files["memory"] = target_path(repo, settings.memory_target)
     targets = {role: TargetFile(_relative(p, repo), read_text(p)) for role, p in files.items()}
-    plan = propose(miner.findings(settings.thresholds), miner.stats(), repo=str(repo), targets=targets,
-                   date=today(), max_tokens=settings.max_block_tokens, skipped=skipped)
+    findings = miner.findings(settings.thresholds)
+    analysis = None
+    if llm_settings is not None:
+        from headroom_ci.llm.analyze import analyze  # the openai SDK is loaded only when asked for
+        analysis = analyze(findings, miner.stats(), settings=llm_settings, targets=targets, repo=repo)
+    plan = propose(findings, miner.stats(), repo=str(repo), targets=targets,
+                   date=today(), max_tokens=settings.max_block_tokens, skipped=skipped,
+                   candidates=analysis.candidates if analysis else None,
+                   rejected=analysis.rejected if analysis else ())
+    report = analysis.report if analysis else None
+    if report is not None:
+        plan = dataclasses.replace(plan, llm=report.to_dict())
 
     if settings.apply:
         for change, path in zip(plan.targets, files.values()):
@@ -113,29 +132,32 @@ def learn(*, settings: LearnSettings, out: TextIO) -> int:
     if settings.plan_out:
         write_text(Path(settings.plan_out), json.dumps(to_dict(plan), indent=2, ensure_ascii=False) + "\n")
     olds = [t.text for t in targets.values()]
-    _print(plan, olds, settings=settings, out=out)
-    report_to_actions(plan, olds, plan_path=settings.plan_out)
+    _print(plan, olds, settings=settings, out=out, llm_report=report)
+    report_to_actions(plan, olds, plan_path=settings.plan_out, llm_report=report)
     return 0
 
 
-def report_to_actions(plan: Plan, olds: list[str | None], *, plan_path: str | None) -> None:
+def report_to_actions(plan: Plan, olds: list[str | None], *, plan_path: str | None,
+                      llm_report: Report | None = None) -> None:
     """In GitHub Actions: the step's outputs and the job summary; elsewhere nothing."""
     actions.set_outputs({
         "sessions": str(plan.stats.sessions), "failures": str(plan.stats.failures),
         "recommendations": str(len(plan.recommendations)), "plan-path": plan_path or "",
     })
-    actions.add_summary(render.markdown(plan, olds=olds))
+    actions.add_summary(render.markdown(plan, olds=olds) + (f"\n{llm_report.line()}\n" if llm_report else ""))
 
 
-def _print(plan: Plan, olds: list[str | None], *, settings: LearnSettings, out: TextIO) -> None:
+def _print(plan: Plan, olds: list[str | None], *, settings: LearnSettings, out: TextIO,
+           llm_report: Report | None = None) -> None:
+    tail = f"\n{llm_report.line()}\n" if llm_report else ""
     if settings.format == "json":
         doc = to_dict(plan)
         doc["diffs"] = [render.diff(c, old) for c, old in zip(plan.targets, olds)]
         out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     elif settings.format == "markdown":
-        out.write(render.markdown(plan, olds=olds))
+        out.write(render.markdown(plan, olds=olds) + tail)
     else:
-        out.write(render.text(plan, olds=olds, applied=settings.apply))
+        out.write(render.text(plan, olds=olds, applied=settings.apply) + tail)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -160,6 +182,7 @@ def add_learn_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-block-tokens", type=positive, default=1500, help="token budget of the block")
     p.add_argument("--min-sessions", type=positive, default=2, help="sessions a failure must recur in")
     p.add_argument("--min-fixes", type=positive, default=2, help="sessions its fix must be seen in")
+    llm.add_arguments(p)
 
 
 def settings_from(args: argparse.Namespace, *, paths: tuple[str, ...]) -> LearnSettings:
@@ -167,7 +190,8 @@ def settings_from(args: argparse.Namespace, *, paths: tuple[str, ...]) -> LearnS
         paths=paths, repo_path=args.repo_path, target=args.target, memory_target=args.memory_target,
         apply=getattr(args, "apply", False), plan_out=getattr(args, "plan_out", None),
         format=getattr(args, "format", "text"), max_block_tokens=args.max_block_tokens,
-        thresholds=Thresholds(min_sessions=args.min_sessions, min_fixes=args.min_fixes))
+        thresholds=Thresholds(min_sessions=args.min_sessions, min_fixes=args.min_fixes),
+        llm=llm.flags_from(args))
 
 
 def from_args(args: argparse.Namespace) -> int:
