@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from headroom_ci import __version__
+from headroom_ci import actions
 from headroom_ci.commands import check
 from headroom_ci.commands import fetch
 from headroom_ci.commands import learn
 from headroom_ci.commands import pr
+from headroom_ci.commands import run
 from headroom_ci.commands import sessions
 from headroom_ci.errors import FatalError
 
@@ -22,7 +24,7 @@ class Command(Protocol):
 
 
 COMMANDS: dict[str, Command] = {"sessions": sessions, "learn": learn, "check": check, "fetch": fetch,
-                                "pr": pr}
+                                "pr": pr, "run": run}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,9 +41,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # A secret given as a flag is masked in the job log before anything can print it.
+    for name in ("token", "llm_api_key"):
+        actions.mask(getattr(args, name, None) or "", out=sys.stdout)
     try:
         return COMMANDS[args.command].from_args(args)
     except FatalError as exc:
+        if actions.active():
+            actions.annotate("error", str(exc), title=f"headroom-ci {args.command}", out=sys.stdout)
         print(f"headroom-ci: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ import sys
 import os
 import time
 from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,7 +94,16 @@ def _relative(path: Path, repo: Path) -> str:
         return str(path)
 
 
-def learn(*, settings: LearnSettings, out: TextIO) -> int:
+@dataclass(frozen=True)
+class Learned:
+    plan: Plan
+    olds: list[str | None]          # the target files as they were, in plan.targets order
+    files: list[Path]               # where they are on disk
+    report: Report | None = None    # the LLM analyzer's, when it ran
+
+
+def make_plan(settings: LearnSettings) -> Learned:
+    """Read, mine and propose: everything learn does short of writing and printing."""
     repo = Path(settings.repo_path)
     if not repo.is_dir():
         raise FatalError(f"--repo-path {settings.repo_path}: no such folder")
@@ -124,27 +134,36 @@ def learn(*, settings: LearnSettings, out: TextIO) -> int:
     report = analysis.report if analysis else None
     if report is not None:
         plan = dataclasses.replace(plan, llm=report.to_dict())
+    return Learned(plan, [t.text for t in targets.values()], list(files.values()), report)
 
+
+def write_plan(plan: Plan, path: str) -> None:
+    write_text(Path(path), json.dumps(to_dict(plan), indent=2, ensure_ascii=False) + "\n")
+
+
+def learn(*, settings: LearnSettings, out: TextIO) -> int:
+    learned = make_plan(settings)
+    plan = learned.plan
     if settings.apply:
-        for change, path in zip(plan.targets, files.values()):
+        for change, path in zip(plan.targets, learned.files):
             if change.new_content is not None:
                 write_text(path, change.new_content)
     if settings.plan_out:
-        write_text(Path(settings.plan_out), json.dumps(to_dict(plan), indent=2, ensure_ascii=False) + "\n")
-    olds = [t.text for t in targets.values()]
-    _print(plan, olds, settings=settings, out=out, llm_report=report)
-    report_to_actions(plan, olds, plan_path=settings.plan_out, llm_report=report)
+        write_plan(plan, settings.plan_out)
+    _print(plan, learned.olds, settings=settings, out=out, llm_report=learned.report)
+    report_to_actions(plan, learned.olds, plan_path=settings.plan_out, llm_report=learned.report)
     return 0
 
 
 def report_to_actions(plan: Plan, olds: list[str | None], *, plan_path: str | None,
-                      llm_report: Report | None = None) -> None:
+                      llm_report: Report | None = None, env: Mapping[str, str] = os.environ) -> None:
     """In GitHub Actions: the step's outputs and the job summary; elsewhere nothing."""
     actions.set_outputs({
         "sessions": str(plan.stats.sessions), "failures": str(plan.stats.failures),
         "recommendations": str(len(plan.recommendations)), "plan-path": plan_path or "",
-    })
-    actions.add_summary(render.markdown(plan, olds=olds) + (f"\n{llm_report.line()}\n" if llm_report else ""))
+    }, env=env)
+    actions.add_summary(render.markdown(plan, olds=olds) + (f"\n{llm_report.line()}\n" if llm_report else ""),
+                        env=env)
 
 
 def _print(plan: Plan, olds: list[str | None], *, settings: LearnSettings, out: TextIO,
@@ -173,7 +192,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--format", choices=FORMATS, default="text")
 
 
-def add_learn_arguments(p: argparse.ArgumentParser) -> None:
+def add_learn_arguments(p: argparse._ActionsContainer) -> None:
     """The options learn shares with run."""
     p.add_argument("--repo-path", default=".", help="the repository (default: .)")
     p.add_argument("--target", help="context file: AGENTS.md, CLAUDE.md, CLAUDE.local.md, GEMINI.md or a path "

@@ -292,6 +292,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "closed|unchanged|skipped.")
     p.add_argument("--plan", required=True, metavar="FILE", help="the plan.json to apply")
     p.add_argument("--repo-path", default=".", metavar="DIR", help="the clone to build the branch in (default: .)")
+    add_pr_arguments(p)
+
+
+def add_pr_arguments(p: argparse._ActionsContainer) -> None:
+    """The options pr shares with run (all but --plan and --repo-path)."""
     p.add_argument("--base", metavar="BRANCH", help="branch to propose into (default: the repository's default)")
     p.add_argument("--branch", default=DEFAULT_BRANCH, help="the proposal branch (default: %(default)s)")
     p.add_argument("--remote", default="origin", help="git remote to push to (default: %(default)s)")
@@ -314,9 +319,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="stop rather than wait longer than this in all for rate limits (default: %(default)s)")
 
 
-def settings_from_args(args: argparse.Namespace) -> PrSettings:
+def settings_from_args(args: argparse.Namespace, *, plan: str | None = None) -> PrSettings:
     return PrSettings(
-        plan=args.plan, repo_path=args.repo_path, base=args.base, branch=args.branch, remote=args.remote,
+        plan=plan or args.plan, repo_path=args.repo_path, base=args.base, branch=args.branch, remote=args.remote,
         labels=args.labels, reviewers=args.reviewers, team_reviewers=args.team_reviewers, assignees=args.assignees,
         draft=args.draft, title=args.title, dry_run=args.dry_run, include_rejected=args.include_rejected,
         author=gitops.Identity(args.author_name, args.author_email), github_repo=args.github_repo,

@@ -96,7 +96,7 @@ def _price(value: str) -> float:
     return n
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse._ActionsContainer) -> None:
     g = p.add_argument_group("LLM analyzer (any OpenAI-compatible endpoint)")
     g.add_argument("--analyzer", choices=ANALYZERS, default="rules",
                    help="rules: deterministic (default, no network); llm: a model phrases the rules from the "

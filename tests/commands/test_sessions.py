@@ -107,3 +107,29 @@ def test_table_escapes_control_characters(tmp_path: Path, capsys: pytest.Capture
     rows = json.loads(capsys.readouterr().out)["sessions"]
     assert [(r["path"], r["session_id"]) for r in rows] == [
         (str(tmp_path / "bad\x1b.jsonl"), "s"), (str(tmp_path / name), "s\x07id")]
+
+
+def test_an_expected_failure_is_an_annotation_in_actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert main(["sessions", str(tmp_path / "nope")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == f"::error title=headroom-ci sessions::{tmp_path / 'nope'}: no such file or folder\n"
+    assert captured.err == f"headroom-ci: error: {tmp_path / 'nope'}: no such file or folder\n"
+
+
+def test_an_unexpected_failure_exits_3_with_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Writing the report to a closed stdout raises ValueError, which no command expects.
+    import sys
+    broken = open(tmp_path / "out.txt", "w")  # noqa: SIM115
+    broken.close()
+    real = sys.stdout
+    sys.stdout = broken  # writing to a closed file raises ValueError: not a FatalError
+    try:
+        code = main(["sessions", str(tmp_path), "--json"])
+    finally:
+        sys.stdout = real
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert err.rstrip().endswith("headroom-ci: unexpected error (a bug): please report it with the traceback above")

@@ -1,0 +1,100 @@
+"""`headroom-ci run`: fetch → learn → pr with one set of options (what the GitHub Action runs)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from datetime import datetime
+from datetime import timezone
+from pathlib import Path
+from typing import TextIO
+
+from headroom_ci import actions
+from headroom_ci import gitops
+from headroom_ci import render
+from headroom_ci.cli import csv
+from headroom_ci.cli import positive
+from headroom_ci.commands import learn as learn_cmd
+from headroom_ci.commands import pr as pr_cmd
+from headroom_ci.commands.fetch import DEFAULT_JOBS
+from headroom_ci.commands.fetch import DEFAULT_MAX_RUNS
+from headroom_ci.commands.fetch import FetchSettings
+from headroom_ci.commands.fetch import run_fetch
+from headroom_ci.commands.fetch import STATUSES
+from headroom_ci.errors import FatalError
+from headroom_ci.github.artifacts import DEFAULT_GLOB
+from headroom_ci.github.artifacts import parse_since
+from headroom_ci.github.artifacts import Query
+from headroom_ci.github.client import resolve
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "run", help="fetch sessions, learn, and open or update the pull request",
+        description="fetch → learn → pr in one step. --sessions DIR reads a local folder instead of fetching; "
+                    "--dry-run stops after the plan (no pull request, no write permission needed).")
+    g = p.add_argument_group("sessions")
+    g.add_argument("--sessions", metavar="DIR", help="read sessions from this folder instead of fetching")
+    g.add_argument("--out", metavar="DIR",
+                   help="where fetched bundles go (default: $RUNNER_TEMP/headroom-sessions, else a temp folder)")
+    g.add_argument("--workflow", action="append", type=csv, default=[], metavar="FILE|ID",
+                   help="only runs of this workflow; repeatable")
+    g.add_argument("--artifact", default=DEFAULT_GLOB, metavar="GLOB", help="artifact names (default: %(default)s)")
+    g.add_argument("--since", metavar="14d|DATE", help="only runs created since (default: 14d)", default="14d")
+    g.add_argument("--branch-filter", metavar="B", help="only runs on this branch")
+    g.add_argument("--status", choices=STATUSES, metavar="success|failure|completed|…", help="only runs with this status")
+    g.add_argument("--max-runs", type=positive, default=DEFAULT_MAX_RUNS, metavar="N")
+    g.add_argument("--jobs", type=positive, default=DEFAULT_JOBS, metavar="N", help="downloads at a time")
+    learn_cmd.add_learn_arguments(p)
+    p.add_argument("--plan-out", metavar="FILE", help="where the plan goes (default: beside the sessions)")
+    pr_cmd.add_pr_arguments(p)
+
+
+def _sessions_dir(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
+    if args.out:
+        return Path(args.out)
+    base = env.get("RUNNER_TEMP") or tempfile.mkdtemp(prefix="headroom-ci-")
+    return Path(base) / "headroom-sessions"
+
+
+def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.environ) -> int:
+    if args.sessions:
+        sessions = Path(args.sessions)
+        if not sessions.is_dir():
+            raise FatalError(f"--sessions {args.sessions}: no such folder")
+    else:
+        sessions = _sessions_dir(args, env)
+        origin = None if args.github_repo or env.get("GITHUB_REPOSITORY") else gitops.origin_url(args.repo_path)
+        github = resolve(repo=args.github_repo, token=args.token, api_url=args.api_url, origin_url=origin, env=env)
+        query = Query(workflows=tuple(w for group in args.workflow for w in group), glob=args.artifact,
+                      since=parse_since(args.since, now=datetime.now(timezone.utc)) if args.since else None,
+                      branch=args.branch_filter, status=args.status, max_runs=args.max_runs)
+        report = run_fetch(settings=FetchSettings(github=github, out=sessions, query=query, jobs=args.jobs,
+                                                  max_wait=float(args.max_rate_limit_wait)), out=out, env=env)
+        if report.results and all(r.status == "failed" for r in report.results):
+            raise FatalError("every artifact download failed: see the lines above")
+
+    plan_out = args.plan_out or str(sessions.parent / "headroom-plan.json")
+    with actions.group("learn", out=out, env=env):
+        learned = learn_cmd.make_plan(learn_cmd.settings_from(args, paths=(str(sessions),)))
+        learn_cmd.write_plan(learned.plan, plan_out)
+        out.write(render.text(learned.plan, olds=learned.olds, applied=False))
+    learn_cmd.report_to_actions(learned.plan, learned.olds, plan_path=plan_out, llm_report=learned.report, env=env)
+
+    if args.dry_run:
+        out.write("dry run: the plan is written; no pull request was opened or changed\n")
+        actions.set_outputs({"pull-request-operation": "skipped"}, env=env)
+        return 0
+    with actions.group("pull request", out=out, env=env):
+        result = pr_cmd.open_pull_request(learned.plan, settings=pr_cmd.settings_from_args(args, plan=plan_out),
+                                          out=out, env=env)
+    out.write(result.line() + "\n")
+    pr_cmd.report_to_actions(result, env=env)
+    return 0
+
+
+def from_args(args: argparse.Namespace) -> int:
+    return run(args, out=sys.stdout)
+

@@ -1,0 +1,108 @@
+"""`headroom-ci run` end to end: artifacts on the fake GitHub, a real repository, one pull request."""
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from headroom_ci.block import find_block
+from headroom_ci.main import _parser
+from headroom_ci.commands import run as run_cmd
+from testing.examples import example_files
+from testing.fake_github import actions as fake_actions
+from testing.fake_github import FakeGitHub
+from testing.fake_github import pulls as fake_pulls
+from testing.fake_github import TOKEN
+from testing.gitrepo import GitFixture
+from testing.gitrepo import isolated_env
+from testing.gitrepo import make_repo
+
+EXAMPLE_AGENTS = Path(__file__).resolve().parents[2] / "examples" / "repo" / "AGENTS.md"
+
+
+@dataclass
+class World:
+    gh: FakeGitHub
+    repo: GitFixture
+    env: dict[str, str]
+    tmp: Path
+
+    def run(self, *flags: str) -> str:
+        args = _parser().parse_args(["run", "--repo-path", str(self.repo.work), *flags])
+        out = io.StringIO()
+        assert run_cmd.run(args, out=out, env=self.env) == 0
+        return out.getvalue()
+
+    def outputs(self) -> dict[str, str]:
+        text = (self.tmp / "output").read_text()
+        return {name: value for name, _, value in re.findall(r"^(\S+)<<(ghadelimiter_\w+)\n(.*?)\n\2$", text, re.M | re.S)}
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    for key, value in isolated_env(tmp_path / "home").items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795219200")
+    repo = make_repo(tmp_path / "git", {"AGENTS.md": EXAMPLE_AGENTS.read_text()})
+    with FakeGitHub() as gh:
+        fake_pulls.use_bare(gh, repo.bare)
+        state = fake_actions.of(gh)
+        wf = state.add_workflow("agent.yml")
+        files = example_files()
+        for day, run_id in enumerate(("101", "102", "103"), 1):
+            run = state.add_run(wf, created_at=f"2026-11-{10 + day:02d}T09:00:00Z")
+            members = {rel.split("/", 1)[1]: data for rel, data in files.items() if rel.startswith(f"run-{run_id}/")}
+            state.add_artifact(run, f"agent-sessions-{run_id}-1-agent", data=fake_actions.zip_of(members))
+        env = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "acme/shop", "GITHUB_API_URL": gh.api_url,
+               "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(tmp_path / "output"),
+               "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"), "RUNNER_TEMP": str(tmp_path / "runner")}
+        yield World(gh, repo, env, tmp_path)
+
+
+def test_fetch_learn_and_open_one_pull_request(world: World) -> None:
+    out = world.run("--since", "2026-11-01", "--labels", "agents")
+    assert out.rstrip("\n").endswith(
+        "pull-request-operation: created #1 https://github.com/acme/shop/pull/1 (headroom/learn → main)")
+    assert world.outputs() == {
+        "sessions": "4", "failures": "14", "recommendations": "4",
+        "plan-path": str(world.tmp / "runner" / "headroom-plan.json"),
+        "pull-request-operation": "created", "pull-request-number": "1",
+        "pull-request-url": "https://github.com/acme/shop/pull/1", "pull-request-branch": "headroom/learn"}
+    assert world.repo.changed("main", "headroom/learn") == ["AGENTS.md"]
+    text = world.repo.show("headroom/learn", "AGENTS.md") or ""
+    span = find_block(text, source="AGENTS.md")
+    assert span is not None and text[:span[0]].rstrip("\n") == EXAMPLE_AGENTS.read_text().rstrip("\n")
+    assert "::group::fetch" in out and "::group::pull request" in out
+    summary = (world.tmp / "summary.md").read_text()
+    assert summary.startswith("**headroom-ci learn**: 4 sessions, 28 tool calls")
+    assert "pull-request-operation: created #1" in summary
+    # The blob host never saw the token.
+    assert all("authorization" not in r.headers for r in world.gh.requests() if r.host == "blob")
+
+    # The same run again changes nothing.
+    again = world.run("--since", "2026-11-01", "--labels", "agents")
+    assert again.rstrip("\n").endswith("pull-request-operation: unchanged #1 https://github.com/acme/shop/pull/1 "
+                                       "(headroom/learn → main)")
+
+
+def test_dry_run_writes_the_plan_and_opens_nothing(world: World) -> None:
+    out = world.run("--since", "2026-11-01", "--dry-run")
+    assert out.endswith("dry run: the plan is written; no pull request was opened or changed\n")
+    assert (world.tmp / "runner" / "headroom-plan.json").is_file()
+    assert fake_pulls.pulls(world.gh) == []
+    assert world.repo.branches() == ["main"]
+    assert world.outputs()["pull-request-operation"] == "skipped"
+
+
+def test_local_sessions_folder_skips_fetching(world: World, tmp_path: Path) -> None:
+    local = tmp_path / "local"
+    for rel, data in example_files().items():
+        (local / rel).parent.mkdir(parents=True, exist_ok=True)
+        (local / rel).write_bytes(data)
+    out = world.run("--sessions", str(local))
+    assert "pull-request-operation: created #1" in out
+    assert world.gh.requests(path=r"/actions/") == []
