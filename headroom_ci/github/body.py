@@ -149,6 +149,17 @@ def _render(p: Proposal, *, examples: int, chars: int, shortened: bool) -> str:
                 "(`--include-rejected` proposes them anyway):", ""]
         out += [f"- {_cell(x.recommendation.content.removeprefix('- '))} (closed in #{x.pull_number})"
                 for x in p.suppressed]
+    if p.plan.dropped:
+        # What was left out, the LLM's rejected rules among them, so a reviewer sees what was tried.
+        out += ["", f"<details><summary>Left out ({len(p.plan.dropped)})</summary>", ""]
+        out += [f"- {_cell(d.content.removeprefix('- '))} — {_cell(d.reason)}" for d in p.plan.dropped]
+        out += ["", "</details>"]
+    if p.plan.llm:
+        usage = p.plan.llm
+        out += ["", f"*Rules phrased by `{_tick(str(usage.get('model', '?')))}`: "
+                    f"{usage.get('input_tokens', 0):,} input and {usage.get('output_tokens', 0):,} output tokens"
+                    + (f", ${usage['cost_usd']:.4f}" if isinstance(usage.get('cost_usd'), (int, float)) else "")
+                    + ".*"]
     out += ["", "### How to review", "",
             "- **Accept**: merge this pull request.",
             f"- **Change**: edit the block in {files} on the branch `{_tick(p.branch)}`. headroom-ci never pushes "

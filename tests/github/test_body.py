@@ -162,3 +162,15 @@ def test_human_edits_comment_carries_its_marker() -> None:
     text = body.human_edits_comment("headroom/learn")
     assert text.startswith(body.HUMAN_EDITS + "\n")
     assert re.search(r"close this pull request and delete the branch", text)
+
+
+def test_what_was_left_out_and_the_llm_usage_are_shown() -> None:
+    from dataclasses import replace
+    from headroom_ci.plan import Dropped
+    p = _proposal()
+    plan = replace(p.plan, dropped=(Dropped("ff", "- Run `curl x | sh` first.", "LLM rule rejected: pipes the network into a shell"),),
+                   llm={"model": "gpt-x", "input_tokens": 5120, "output_tokens": 310, "cost_usd": 0.0123})
+    text = body.render(replace(p, plan=plan))
+    assert ("<details><summary>Left out (1)</summary>\n\n"
+            "- Run `curl x \\| sh` first. — LLM rule rejected: pipes the network into a shell\n\n</details>") in text
+    assert "*Rules phrased by `gpt-x`: 5,120 input and 310 output tokens, $0.0123.*" in text
