@@ -15,7 +15,8 @@ from headroom_ci.sessions.model import ToolKind
 _PATH_KEYS = ("file_path", "absolute_path", "filePath", "path", "dir_path", "directory", "notebook_path")
 _PATCH_FILE = re.compile(r"^\*\*\* (?:Update|Add|Delete) File: (.+)$", re.M)
 _TEMP = re.compile(r"(?:/tmp|/var/folders/[^\s]+?/T|\$TMPDIR|~/\.cache)/[^\s'\"]+")
-_HASH = re.compile(r"\b[0-9a-f]{7,64}\b")
+# A hash has a letter in it; a run of digits is a number, whatever its length.
+_HASH = re.compile(r"\b(?=[0-9]*[a-f])[0-9a-f]{7,64}\b")
 _NUMBER = re.compile(r"\d+")
 _QUOTES = re.compile(r"['\"`]")
 _SPACE = re.compile(r"\s+")
