@@ -14,6 +14,7 @@ from headroom_ci.errors import FatalError
 from headroom_ci.mining.findings import Evidence
 from headroom_ci.mining.findings import Finding
 from headroom_ci.mining.findings import Stats
+from headroom_ci.redact import redact
 from headroom_ci.rules import Recommendation
 from headroom_ci.rules import SECTIONS
 
@@ -62,9 +63,10 @@ def to_dict(plan: Plan) -> dict[str, Any]:
         "version": VERSION,
         "repo": plan.repo,
         "targets": [dataclasses.asdict(t) for t in plan.targets],
-        "recommendations": [dataclasses.asdict(r) for r in plan.recommendations],
-        "findings": [dataclasses.asdict(f) for f in plan.findings],
-        "dropped": [dataclasses.asdict(d) for d in plan.dropped],
+        # What came from transcripts or a model is uploaded and quoted: no credential goes with it.
+        "recommendations": [_redacted(dataclasses.asdict(r)) for r in plan.recommendations],
+        "findings": [_redacted(dataclasses.asdict(f)) for f in plan.findings],
+        "dropped": [_redacted(dataclasses.asdict(d)) for d in plan.dropped],
         "stats": {
             "sessions": plan.stats.sessions, "tool_calls": plan.stats.tool_calls,
             "failures": plan.stats.failures, "failure_rate": round(plan.stats.failure_rate, 4),
@@ -72,6 +74,17 @@ def to_dict(plan: Plan) -> dict[str, Any]:
         },
         "llm": dict(plan.llm) if plan.llm is not None else None,
     }
+
+
+def _redacted(value: Any) -> Any:
+    """Every string in plain data (dicts, lists, tuples) redacted, the shape kept."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redacted(v) for v in value)
+    return value
 
 
 def findings_of(plan: Plan, rec: Recommendation) -> Sequence[Finding]:

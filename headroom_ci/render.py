@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from headroom_ci.plan import findings_of
 from headroom_ci.plan import Plan
 from headroom_ci.plan import TargetChange
+from headroom_ci.redact import redact
 
 
 def diff(change: TargetChange, old: str | None) -> str:
@@ -15,7 +16,7 @@ def diff(change: TargetChange, old: str | None) -> str:
     lines = difflib.unified_diff(
         (old or "").splitlines(keepends=True), change.new_content.splitlines(keepends=True),
         fromfile=f"a/{change.path}" if old is not None else "/dev/null", tofile=f"b/{change.path}")
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+    return redact("".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines))
 
 
 def summary(plan: Plan) -> str:
@@ -56,7 +57,7 @@ def text(plan: Plan, *, olds: Sequence[str | None], applied: bool) -> str:
             out.append(f"\n{change.path}: unchanged")
     if plan.changed:
         out.append("\n" + ("Written." if applied else "Dry run: nothing written (--apply writes the change)."))
-    return "\n".join(out) + "\n"
+    return redact("\n".join(out) + "\n")
 
 
 def markdown(plan: Plan, *, olds: Sequence[str | None]) -> str:
@@ -78,4 +79,4 @@ def markdown(plan: Plan, *, olds: Sequence[str | None]) -> str:
         patch = diff(change, old)
         if patch:
             out += ["", f"```diff\n{patch}```"]
-    return "\n".join(out) + "\n"
+    return redact("\n".join(out) + "\n")

@@ -12,13 +12,17 @@ print: secrets are masked.
 from __future__ import annotations
 
 import bisect
-import math
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Callable
-from collections.abc import Iterator
 from typing import NamedTuple
+
+# Re-exported: the check hook, the LLM screen and older callers import them from here.
+from headroom_ci.redact import ENTROPY_THRESHOLD as ENTROPY_THRESHOLD
+from headroom_ci.redact import redact as redact
+from headroom_ci.redact import scan
+from headroom_ci.redact import SECRET_PATTERNS as SECRET_PATTERNS
+from headroom_ci.redact import shannon_entropy as shannon_entropy
 
 
 class Problem(NamedTuple):
@@ -183,76 +187,8 @@ def machine_paths(text: str) -> list[Problem]:
 
 
 # ── secrets ──────────────────────────────────────────────────────────────────────────────────
-
-# Characters of a base64/base64url/base62 token.
-_TOK = r"[A-Za-z0-9_-]"
-# Placeholders and references are not secrets: $VAR, ${{ secrets.X }}, <token>, ***, [REDACTED].
-_NOT_PLACEHOLDER = r"(?![$<{*\[%])"
-
-# (kind, pattern), most specific first: when two patterns match overlapping text, the earlier
-# entry wins (a ghp_ token after "token=" is a github-token, not a secret-assignment).
-# A group named "value" marks the secret itself (column and excerpt point at it); without one
-# the whole match is the secret.
-SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    # GitHub: classic PAT, OAuth, user-to-server, server-to-server, refresh (36 base62 chars),
-    # and fine-grained PATs (github_pat_ + 22 + _ + 59).
-    ("github-token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{50,255})\b")),
-    # AWS access key id: long-lived (AKIA) or STS temporary (ASIA), 16 uppercase base32 chars.
-    ("aws-access-key-id", re.compile(r"\b(?:AKIA|ASIA)[A-Z2-7]{16}\b")),
-    # PEM / OpenSSH / PGP private keys: the header alone means a key was pasted.
-    ("private-key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")),
-    # Anthropic: sk-ant-api03-…, sk-ant-admin01-…; before OpenAI, whose sk- prefix it shares.
-    ("anthropic-key", re.compile(r"\bsk-ant-" + _TOK + r"{20,}")),
-    # OpenAI: legacy sk-…, sk-proj-…, sk-svcacct-…, sk-admin-…. Random base62 always mixes
-    # digits and capitals, which hyphenated words after "sk-" do not: the lookaheads require both.
-    ("openai-key", re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?(?=" + _TOK + r"*\d)(?=" + _TOK
-                              + r"*[A-Z])" + _TOK + r"{20,}")),
-    # Slack: bot, user, app-level, config, refresh, legacy workspace tokens.
-    ("slack-token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    # Google API keys: AIza + 35 base64url chars, exactly.
-    ("google-api-key", re.compile(r"\bAIza" + _TOK + r"{35}(?!" + _TOK + ")")),
-    # JWT: base64url JSON header and payload ('{"' encodes to eyJ), then a signature (empty for
-    # alg=none). Bearer credentials on their own.
-    ("jwt", re.compile(r"\beyJ" + _TOK + r"{5,}\.eyJ" + _TOK + r"{5,}\." + _TOK + r"*")),
-    # scheme://user:password@host: the password is the secret.
-    ("url-credentials", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"`<>]+:" + _NOT_PLACEHOLDER
-                                   + r"(?P<value>[^\s/@'\"`<>]+)@[^\s/@'\"`<>]")),
-    # An HTTP Authorization header with a literal bearer token (not $TOKEN or ${{ … }}).
-    ("bearer-token", re.compile(r"(?i)\bauthorization\s*[:=]\s*[\"']?\s*bearer\s+(?P<value>[A-Za-z0-9._~+/=-]{8,})")),
-    # password= / secret: / token= / api_key= … with a literal value; kept only when the value
-    # looks random (see _looks_random): git SHAs, UUIDs, words and code references are not.
-    ("secret-assignment", re.compile(
-        r"(?i)(?<![\w.-])[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)"
-        r"[\w.-]*[\"']?\s*[:=]\s*[\"']?" + _NOT_PLACEHOLDER + r"(?P<value>[A-Za-z0-9_+/=.~!@#^&-]{12,})")),
-)
-
-_HEX = re.compile(r"[0-9a-fA-F]+")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
-_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
-# Bits per character. Random base62 of 12+ chars scores ≥ 3.4; words and repeated
-# characters score lower (a 12-letter word has at most 3.58, usually ~3.0).
-ENTROPY_THRESHOLD = 3.4
-
-
-def shannon_entropy(value: str) -> float:
-    """Average information per character, in bits."""
-    if not value:
-        return 0.0
-    n = len(value)
-    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
-
-
-def _looks_random(value: str) -> bool:
-    if _HEX.fullmatch(value) or _UUID.fullmatch(value):
-        return False  # commit ids, digests, UUIDs: identifiers, not credentials
-    if _DOTTED_NAME.fullmatch(value):
-        return False  # process.env.API_KEY, settings.secret_key: code that reads a secret
-    classes = sum(any(f(c) for c in value) for f in (str.islower, str.isupper, str.isdigit))
-    return classes >= 2 and shannon_entropy(value) >= ENTROPY_THRESHOLD
-
-
-# Extra acceptance tests for patterns that cannot decide from the regex alone.
-_ACCEPT: dict[str, Callable[[str], bool]] = {"secret-assignment": _looks_random}
+# The table and the matching live in headroom_ci.redact, which also redacts everything that
+# leaves the process; here they report where a secret is, masked.
 
 
 def mask(secret: str) -> str:
@@ -260,27 +196,10 @@ def mask(secret: str) -> str:
     return secret[: min(4, len(secret) // 4)] + "…"
 
 
-def _secret_matches(text: str) -> Iterator[tuple[str, int, int]]:
-    """(kind, start, end) of each secret value; earlier table entries win overlaps."""
-    taken: list[tuple[int, int]] = []
-    for kind, pattern in SECRET_PATTERNS:
-        accept = _ACCEPT.get(kind)
-        for m in pattern.finditer(text):
-            group = "value" if "value" in pattern.groupindex else 0
-            start, end = m.span(group)
-            if accept is not None and not accept(m.group(group)):
-                continue
-            if any(start < t_end and t_start < end for t_start, t_end in taken):
-                continue
-            taken.append((start, end))
-            yield kind, start, end
-
-
 def secrets(text: str) -> list[Problem]:
     """Strings that look like credentials; ``text`` shows only a masked prefix."""
     locate = _Locator(text)
-    problems = [Problem(kind, *locate(start), mask(text[start:end]))
-                for kind, start, end in _secret_matches(text)]
+    problems = [Problem(kind, *locate(start), mask(text[start:end])) for kind, start, end in scan(text)]
     return sorted(problems, key=lambda p: (p.line, p.column))
 
 
@@ -288,16 +207,3 @@ def screen(text: str) -> list[Problem]:
     """All checks, in reading order."""
     return sorted([*hidden_unicode(text), *machine_paths(text), *secrets(text)],
                   key=lambda p: (p.line, p.column))
-
-
-def redact(text: str) -> str:
-    """Each secret-looking value replaced by `[REDACTED:<kind>]`, the text around it kept."""
-    spans = sorted(_secret_matches(text), key=lambda s: s[1])
-    if not spans:
-        return text
-    out, last = [], 0
-    for kind, start, end in spans:
-        out += [text[last:start], f"[REDACTED:{kind}]"]
-        last = end
-    out.append(text[last:])
-    return "".join(out)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from headroom_ci.mining.findings import Evidence
 from headroom_ci.plan import findings_of
 from headroom_ci.plan import Plan
+from headroom_ci.redact import redact
 from headroom_ci.rules import Recommendation
 from headroom_ci.rules import SECTIONS
 
@@ -80,7 +81,7 @@ def commit_message(p: Proposal) -> str:
     if p.suppressed:
         lines += ["", "Not proposed again (closed without merging): "
                   + ", ".join(sorted({s.recommendation.fingerprint for s in p.suppressed}))]
-    return "\n".join(lines) + "\n"
+    return redact("\n".join(lines) + "\n")
 
 
 def human_edits_comment(branch: str) -> str:
@@ -98,7 +99,8 @@ def closed_comment(base: str) -> str:
 def render(p: Proposal) -> str:
     """The description, under GitHub's 65,536 characters whatever the evidence holds."""
     for examples, chars in _LEVELS:
-        body = _render(p, examples=examples, chars=chars, shortened=(examples, chars) != _LEVELS[0])
+        # Redacted before measuring: a marker is longer than some secrets it replaces.
+        body = redact(_render(p, examples=examples, chars=chars, shortened=(examples, chars) != _LEVELS[0]))
         if _size(body) <= _BUDGET:
             return body
     # Even without any evidence it is too long (it cannot be, with the block's token budget, but a
@@ -213,6 +215,7 @@ def _run_links(evidence: Sequence[Evidence]) -> str:
 
 
 def _pre(text: str, chars: int) -> str:
+    text = redact(text)  # before cutting: half a token would no longer be recognised
     if len(text) > chars:
         half = max(chars // 2, 1)
         text = f"{text[:half]}\n… [{len(text) - 2 * half:,} characters cut] …\n{text[-half:]}"

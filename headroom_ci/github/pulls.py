@@ -19,6 +19,7 @@ from github.Repository import Repository
 
 from headroom_ci.github.body import fingerprints_in
 from headroom_ci.github.client import GitHubError
+from headroom_ci.redact import redact
 
 ACTIONS_SETTING = (
     "GitHub Actions is not permitted to create pull requests in this repository: enable Settings → Actions → "
@@ -186,7 +187,7 @@ class Pulls:
 
     def comment(self, pull: Pull, text: str) -> None:
         with self._calling(f"commenting on #{pull.number}"):
-            pull.raw.create_issue_comment(text)
+            pull.raw.create_issue_comment(redact(text))
 
     def close(self, pull: Pull, *, comment: str, body: str) -> None:
         self.comment(pull, comment)

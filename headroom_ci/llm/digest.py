@@ -30,6 +30,7 @@ from headroom_ci.llm.screen import looks_like_injection
 from headroom_ci.mining.findings import Finding
 from headroom_ci.mining.findings import Stats
 from headroom_ci.propose import TargetFile
+from headroom_ci.redact import redact
 from headroom_ci.rules import _SECTION_OF as SECTION_OF_KIND  # shown to the model: one mapping for both
 from headroom_ci.rules import SECTIONS
 
@@ -67,8 +68,9 @@ class Digest:
 
 
 def clean(text: str) -> str:
-    """One line of visible text: invisible and control characters dropped, whitespace collapsed."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    """One line of visible text, redacted: invisible and control characters dropped, whitespace
+    collapsed, secrets replaced (everything quoted to the model passes here)."""
+    return redact(" ".join("".join(ch if ch.isprintable() else " " for ch in text).split()))
 
 
 def quote(text: str, limit: int = QUOTE_CHARS) -> str:
