@@ -9,6 +9,7 @@ from collections.abc import Sequence
 _WORKSPACE = r"(?:/home/runner/work/([^/\s'\"]+)/\1|/github/workspace|/__w/([^/\s'\"]+)/\2)"
 _WORKSPACE_RE = re.compile(_WORKSPACE + r"(?![\w.-])")
 _WORKSPACE_ANY = re.compile(_WORKSPACE + r"(?:/|(?![\w.-]))")
+_ABSOLUTE = re.compile(r"/|[A-Za-z]:[\\/]")
 _HOMES = re.compile(r"(?:/home/[^/\s'\"]+|/Users/[^/\s'\"]+|/root)(?=/)")
 
 
@@ -17,7 +18,9 @@ def repo_roots(*, cwd: str | None, repo_path: str | None = None) -> tuple[str, .
     session's cwd (or the runner workspace it lies in)."""
     roots = []
     for root in (repo_path, cwd):
-        if root:
+        # A relative cwd (a collect bundle's ".", "web") is already repo-relative: as a root it
+        # would strip "." or "web" wherever they appear as words.
+        if root and _ABSOLUTE.match(root):
             m = _WORKSPACE_RE.match(root)
             root = m.group(0) if m else root.rstrip("/")
             if root and root not in roots:

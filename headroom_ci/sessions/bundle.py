@@ -10,13 +10,21 @@ from headroom_ci.sessions.model import Run
 MANIFEST = "manifest.json"
 FORMAT = "headroom-ci-bundle"
 VERSION = 1
+# Beside the manifest: the normalized sessions, and (collect --raw) the redacted originals.
+# Readers skip a bundle's raw/ folder: it holds the same sessions again.
+SESSIONS_DIR = "sessions"
+RAW_DIR = "raw"
+
+
+def is_bundle(doc: Any) -> bool:
+    return as_dict(doc).get("format") == FORMAT
 
 
 def run_of(manifest: Any) -> Run | None:
     """The run a bundle manifest names, or None when it is not one of ours or names no run."""
-    doc = as_dict(manifest)
-    if doc.get("format") != FORMAT:
+    if not is_bundle(manifest):
         return None
+    doc = as_dict(manifest)
     run = as_dict(doc.get("run"))
     run_id = run.get("id")
     if isinstance(run_id, int) and not isinstance(run_id, bool):

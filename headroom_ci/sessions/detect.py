@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from headroom_ci.sessions.normalized import HEADER as NORMALIZED
+
 CLAUDE_LINE_TYPES = frozenset({
     "user", "assistant", "system", "summary", "file-history-snapshot", "queue-operation",
     "progress", "custom-title", "last-prompt", "agent-name", "pr-link", "attachment",
@@ -33,6 +35,8 @@ def sniff_record(obj: dict[str, Any]) -> str | None:
     t = obj.get("type")
     if not isinstance(t, str):
         t = None
+    if t == NORMALIZED:  # the header on line 1 of a collect bundle's session file
+        return NORMALIZED
     if "payload" in obj and t in CODEX_ROLLOUT_TYPES or t and t.startswith("inter_agent_communication"):
         return "codex-rollout"
     if obj.get("record_type") == "state":

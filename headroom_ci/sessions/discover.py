@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from headroom_ci.sessions.load import iter_paths
+from headroom_ci.sessions.model import Agent
 from headroom_ci.sessions.model import Session
 from headroom_ci.sessions.model import Skip
 
@@ -58,22 +59,34 @@ def _gemini_folders(repo: Path) -> list[Path]:
     return [f / "chats" for f in dict.fromkeys(folders) if (f / "chats").is_dir()]
 
 
-def local_folders(repo: Path) -> list[Path]:
+def agent_folders(repo: Path) -> list[tuple[Agent, Path]]:
+    """Each agent's folders (and OpenCode's database files) that may hold `repo`'s sessions.
+
+    Codex and OpenCode keep every project's sessions together: their sessions still have to
+    be narrowed by cwd (see `local_sessions`)."""
     codex = _home("CODEX_HOME", ".codex")
     opencode = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "opencode"
-    folders = _claude_folders(repo) + _gemini_folders(repo)
-    folders += [p for p in (codex / "sessions", codex / "archived_sessions") if p.is_dir()]
-    folders += [p for p in (opencode / "storage",) if p.is_dir()]
-    folders += sorted(opencode.glob("opencode*.db")) if opencode.is_dir() else []
-    return folders
+    found: list[tuple[Agent, Path]] = [("claude", p) for p in _claude_folders(repo)]
+    found += [("gemini", p) for p in _gemini_folders(repo)]
+    found += [("codex", p) for p in (codex / "sessions", codex / "archived_sessions") if p.is_dir()]
+    found += [("opencode", p) for p in (opencode / "storage",) if p.is_dir()]
+    found += [("opencode", p) for p in (sorted(opencode.glob("opencode*.db")) if opencode.is_dir() else [])]
+    return found
+
+
+def local_folders(repo: Path) -> list[Path]:
+    return [path for _, path in agent_folders(repo)]
+
+
+def belongs(session: Session, repo: Path) -> bool:
+    """Whether a session read from an agent's own folders is `repo`'s (`repo` resolved)."""
+    # Gemini's folder is the repository's own; its chats rarely record a cwd.
+    return session.agent == "gemini" or _inside(session.cwd, repo)
 
 
 def local_sessions(repo: Path) -> Iterator[Session | Skip]:
     """Sessions of every local agent whose working directory is `repo` or inside it."""
     repo = repo.resolve()
     for item in iter_paths(local_folders(repo)):
-        if isinstance(item, Skip):
-            yield item
-        elif item.agent == "gemini" or _inside(item.cwd, repo):
-            # Gemini's folder is the repository's own; its chats rarely record a cwd.
+        if isinstance(item, Skip) or belongs(item, repo):
             yield item

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from typing import BinaryIO
 
 from headroom_ci.archive import ArchiveError
@@ -24,6 +25,7 @@ from headroom_ci.sessions import claude
 from headroom_ci.sessions import codex
 from headroom_ci.sessions import codex_exec
 from headroom_ci.sessions import gemini
+from headroom_ci.sessions import normalized
 from headroom_ci.sessions import opencode_run
 from headroom_ci.sessions.detect import DOCUMENT_FORMATS
 from headroom_ci.sessions.detect import sniff_document
@@ -35,7 +37,9 @@ from headroom_ci.sessions.jsonl import decode_lines
 from headroom_ci.sessions.jsonl import iter_lines
 from headroom_ci.sessions.jsonl import MAX_LINE_BYTES
 from headroom_ci.sessions.jsonl import short_error
+from headroom_ci.sessions.bundle import is_bundle
 from headroom_ci.sessions.bundle import MANIFEST
+from headroom_ci.sessions.bundle import RAW_DIR
 from headroom_ci.sessions.bundle import run_of
 from headroom_ci.sessions.model import Run
 from headroom_ci.sessions.model import Session
@@ -84,6 +88,7 @@ LINE_FORMATS: dict[str, LineFormat] = {
     "gemini-chat-jsonl": LineFormat(gemini.read_chat),
     "gemini-stream-json": LineFormat(gemini.read_stream),
     "opencode-run-json": LineFormat(opencode_run.read_run_json),
+    normalized.HEADER: LineFormat(normalized.read_normalized),
 }
 DOCUMENT_READERS: dict[str, DocumentReader] = {
     "claude-json": claude.read_document,
@@ -192,8 +197,11 @@ def _read_dir(root: Path, *, display: str, walk: _Walk, in_archive: bool) -> Ite
         here = Path(dirpath)
         dirnames.sort()
         # A bundle's manifest names the CI run of every session below it.
-        run = _manifest_run(here) if MANIFEST in filenames else None
-        run = runs[dirpath] = run or runs.get(os.path.dirname(dirpath))
+        manifest = _manifest(here) if MANIFEST in filenames else None
+        run = runs[dirpath] = run_of(manifest) or runs.get(os.path.dirname(dirpath))
+        if is_bundle(manifest):
+            # Its raw/ copies are the sessions of its normalized files again: read those once.
+            dirnames[:] = [d for d in dirnames if d != RAW_DIR]
         found: Iterator[Session | Skip] = iter(())
         if is_storage_root(here):
             # Its session/message/part/project folders are one store; anything else in it is walked.
@@ -209,10 +217,10 @@ def _read_dir(root: Path, *, display: str, walk: _Walk, in_archive: bool) -> Ite
     yield from _folder_errors(errors, shown)
 
 
-def _manifest_run(folder: Path) -> Run | None:
+def _manifest(folder: Path) -> Any:
     try:
         with open(folder / MANIFEST, "rb") as fh:
-            return run_of(decode_json(fh.read(_MANIFEST_MAX)))
+            return decode_json(fh.read(_MANIFEST_MAX))
     except (OSError, *DECODE_ERRORS):
         return None
 
