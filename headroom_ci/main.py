@@ -8,13 +8,16 @@ from typing import Protocol
 
 from headroom_ci import __version__
 from headroom_ci import actions
+from headroom_ci import config
 from headroom_ci.commands import check
+from headroom_ci.commands import collect
 from headroom_ci.commands import fetch
 from headroom_ci.commands import learn
 from headroom_ci.commands import pr
 from headroom_ci.commands import run
 from headroom_ci.commands import sessions
 from headroom_ci.errors import FatalError
+from headroom_ci.redact import redact
 
 
 
@@ -24,7 +27,7 @@ class Command(Protocol):
 
 
 COMMANDS: dict[str, Command] = {"sessions": sessions, "learn": learn, "check": check, "fetch": fetch,
-                                "pr": pr, "run": run}
+                                "pr": pr, "run": run, "collect": collect}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,21 +43,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    # A secret given as a flag is masked in the job log before anything can print it.
-    for name in ("token", "llm_api_key"):
-        actions.mask(getattr(args, name, None) or "", out=sys.stdout)
+    parser = _parser()
+    args = parser.parse_args(argv)
     try:
+        # The config file and HEADROOM_CI_* (the action's inputs) fill in what no flag gave.
+        args = config.reparse(parser, args, argv)
+        # A secret given as a flag is masked in the job log before anything can print it.
+        for name in ("token", "llm_api_key"):
+            actions.mask(getattr(args, name, None) or "", out=sys.stdout)
         return COMMANDS[args.command].from_args(args)
     except FatalError as exc:
         if actions.active():
             actions.annotate("error", str(exc), title=f"headroom-ci {args.command}", out=sys.stdout)
-        print(f"headroom-ci: error: {exc}", file=sys.stderr)
+        print(f"headroom-ci: error: {redact(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     except Exception:
-        traceback.print_exc()
+        print(redact(traceback.format_exc()), end="", file=sys.stderr)
         print("headroom-ci: unexpected error (a bug): please report it with the traceback above",
               file=sys.stderr)
         return 3

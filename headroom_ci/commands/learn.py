@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from typing import TextIO
 
 from headroom_ci import actions
+from headroom_ci import config
 from headroom_ci import llm
 from headroom_ci import render
 from headroom_ci.cli import positive
@@ -190,6 +191,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--apply", action="store_true", help="write the change")
     p.add_argument("--plan-out", metavar="FILE", help="write the plan as JSON for `headroom-ci pr`")
     p.add_argument("--format", choices=FORMATS, default="text")
+    config.add_argument(p)
 
 
 def add_learn_arguments(p: argparse._ActionsContainer) -> None:

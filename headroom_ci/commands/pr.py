@@ -20,6 +20,7 @@ from typing import Literal
 from typing import TextIO
 
 from headroom_ci import actions
+from headroom_ci import config
 from headroom_ci import gitops
 from headroom_ci.block import merge
 from headroom_ci.cli import csv
@@ -293,6 +294,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--plan", required=True, metavar="FILE", help="the plan.json to apply")
     p.add_argument("--repo-path", default=".", metavar="DIR", help="the clone to build the branch in (default: .)")
     add_pr_arguments(p)
+    config.add_argument(p)
 
 
 def add_pr_arguments(p: argparse._ActionsContainer) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from headroom_ci import actions
+from headroom_ci import config
 from headroom_ci import gitops
 from headroom_ci import render
 from headroom_ci.cli import csv
@@ -50,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     learn_cmd.add_learn_arguments(p)
     p.add_argument("--plan-out", metavar="FILE", help="where the plan goes (default: beside the sessions)")
     pr_cmd.add_pr_arguments(p)
+    config.add_argument(p)
 
 
 def _sessions_dir(args: argparse.Namespace, env: Mapping[str, str]) -> Path:

@@ -1,0 +1,492 @@
+"""The real action files, run here the way a GitHub runner runs them (testing/action_runner.py).
+
+The install step really builds a virtual environment under RUNNER_TEMP from the action's own
+folder (a copy of this checkout, as the runner downloads it), with pip from PyPI: that is the
+slow part, done once per module and shared through a link in every job's RUNNER_TEMP, where the
+step finds it installed. Then the steps run against the fake GitHub server and a real bare
+repository, and the tests read what a workflow would: the step outputs, the job summary, the
+pull request and its branch.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from headroom_ci.block import find_block
+from testing.action_runner import ActionError
+from testing.action_runner import Artifacts
+from testing.action_runner import Call
+from testing.action_runner import checkout_from
+from testing.action_runner import condition
+from testing.action_runner import evaluate
+from testing.action_runner import Job
+from testing.action_runner import load_yaml
+from testing.action_runner import parse_file_command
+from testing.action_runner import Scope
+from testing.action_runner import StandIn
+from testing.examples import claude_run
+from testing.examples import example_files
+from testing.examples import ROOT
+from testing.fake_github import actions as fake_actions
+from testing.fake_github import FakeGitHub
+from testing.fake_github import pulls as fake_pulls
+from testing.fake_github import TOKEN
+from testing.gitrepo import git
+from testing.gitrepo import GitFixture
+from testing.gitrepo import isolated_env
+from testing.gitrepo import make_repo
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_AGENTS = (REPO / "examples" / "repo" / "AGENTS.md").read_text()
+VENV = "headroom-ci-venv"
+# What the runner would not download with the action: caches, local environments, build output.
+_NOT_SHIPPED = shutil.ignore_patterns(".git", ".venv", ".ci-headroom-ai", "__pycache__", ".mypy_cache",
+                                      ".pytest_cache", ".hypothesis", ".benchmarks", "*.egg-info", "build",
+                                      "dist", "bench-out")
+_DROP = ("GIT_", "GITHUB_", "RUNNER_", "HEADROOM_", "OPENAI_", "AZURE_", "VIRTUAL_ENV", "PYTHONPATH", "UV_",
+         "CLAUDE_", "CODEX_", "GEMINI_", "CI")
+
+
+def _tools_path(bin_dir: Path) -> str:
+    """PATH for the runner: python3 is this interpreter, and no uv, so the install takes its pip branch."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    link = bin_dir / "python3"
+    if not link.exists():
+        link.symlink_to(os.path.realpath(sys.executable))
+    keep = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not shutil.which("uv", path=d)]
+    return os.pathsep.join([str(bin_dir), *keep])
+
+
+def runner_env(home: Path, bin_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_DROP)}
+    env.update(isolated_env(home))
+    env["PATH"] = _tools_path(bin_dir)
+    env["PIP_CACHE_DIR"] = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
+    env["SOURCE_DATE_EPOCH"] = "1795219200"   # the block's date
+    return env
+
+
+@pytest.fixture(scope="module")
+def action_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The action as the runner downloads it: the repository's files, at _actions/OWNER/REPO/REF."""
+    dest = tmp_path_factory.mktemp("actions") / "headroom" / "learn-action" / "v1"
+    shutil.copytree(REPO, dest, ignore=_NOT_SHIPPED)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory, action_dir: Path) -> Path:
+    """action.yml's install step, run for real once: the virtual environment it builds."""
+    root = tmp_path_factory.mktemp("install")
+    job = Job(workspace=root / "workspace", temp=root / "temp", github={"token": TOKEN},
+              env=runner_env(root / "home", root / "tools"))
+    install = load_yaml(action_dir / "action.yml")["runs"]["steps"][0]
+    job.run_steps([install], inputs={}, env={}, action_path=action_dir, where="action.yml")
+    step = job.log[-1]
+    assert step.outcome == "success", step.stdout + step.stderr
+    assert step.outputs == {"bin": f"{root / 'temp' / VENV}/bin"}
+    assert job.added_path == [] and job.added_env == {}   # nothing for the caller's PATH
+    done = subprocess.run([f"{step.outputs['bin']}/headroom-ci", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("headroom-ci "), done.stderr
+    return root / "temp" / VENV
+
+
+@dataclass
+class World:
+    gh: FakeGitHub
+    repo: GitFixture
+    tmp: Path
+    action_dir: Path
+    venv: Path
+    env: dict[str, str]
+
+    def job(self, name: str, *, workspace: Path | None = None, **github: Any) -> Job:
+        """A fresh runner: its own RUNNER_TEMP (with the module's venv linked in) and workspace."""
+        temp = self.tmp / name / "temp"
+        temp.mkdir(parents=True)
+        (temp / VENV).symlink_to(self.venv)
+        context = {"token": TOKEN, "repository": "acme/shop", "api_url": self.gh.api_url,
+                   "server_url": "https://github.com", "run_id": "9001", "run_attempt": "1",
+                   "ref": "refs/heads/main", "event_name": "workflow_dispatch", "workflow": "headroom learn",
+                   "actor": "dana", "repository_owner": "acme", "job": name, **github}
+        return Job(workspace=workspace or self.tmp / name / "workspace", temp=temp, github=context,
+                   env=dict(self.env),
+                   actions={"headroom/learn-action": self.action_dir, "headroom/learn-action/pr": self.action_dir / "pr",
+                            "headroom/learn-action/collect": self.action_dir / "collect"})
+
+
+@contextmanager
+def _world(tmp_path: Path, action_dir: Path, venv: Path, *, seeded: bool) -> Iterator[World]:
+    repo = make_repo(tmp_path / "git", {"AGENTS.md": EXAMPLE_AGENTS})
+    env = runner_env(tmp_path / "home", tmp_path / "tools")
+    with FakeGitHub() as gh:
+        fake_pulls.use_bare(gh, repo.bare)
+        state = fake_actions.of(gh)
+        wf = state.add_workflow("agent.yml")
+        files = example_files()
+        now = datetime.now(timezone.utc)
+        for days_ago, run_id in zip((3, 2, 1), ("101", "102", "103")):
+            if not seeded:
+                break
+            # Recent runs: the examples learn from the last 14 days, as written.
+            run = state.add_run(wf, created_at=_ago(now, days=days_ago))
+            members = {rel.split("/", 1)[1]: data for rel, data in files.items() if rel.startswith(f"run-{run_id}/")}
+            state.add_artifact(run, f"agent-sessions-{run_id}-1-agent", data=fake_actions.zip_of(members))
+        yield World(gh, repo, tmp_path, action_dir, venv, env)
+
+
+def _ago(now: datetime, **delta: float) -> str:
+    return (now - timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def world(tmp_path: Path, action_dir: Path, venv: Path) -> Iterator[World]:
+    """Three runs of agent.yml on the fake, each with the example sessions as its artifact."""
+    with _world(tmp_path, action_dir, venv, seeded=True) as w:
+        yield w
+
+
+@pytest.fixture
+def new_world(tmp_path: Path, action_dir: Path, venv: Path) -> Iterator[World]:
+    """No agent has run yet."""
+    with _world(tmp_path, action_dir, venv, seeded=False) as w:
+        yield w
+
+
+def _logs(job: Job) -> str:
+    return "\n".join(f"--- {s.name} ({s.outcome})\n{s.stdout}{s.stderr}" for s in job.log)
+
+
+def assert_no_token_in_logs(job: Job) -> None:
+    for step in job.log:
+        shown = "\n".join(line for line in step.stdout.splitlines() if not line.startswith("::add-mask::"))
+        assert TOKEN not in shown + step.stderr, f"the token reached the log of {step.name}"
+
+
+def assert_only_the_block_changed(repo: GitFixture, branch: str) -> None:
+    assert repo.changed("main", branch) == ["AGENTS.md"]
+    text = repo.show(branch, "AGENTS.md") or ""
+    span = find_block(text, source="AGENTS.md")
+    assert span is not None
+    assert (text[:span[0]] + text[span[1]:]).rstrip("\n") == EXAMPLE_AGENTS.rstrip("\n")
+
+
+def test_the_action_fetches_learns_and_opens_one_pull_request(world: World) -> None:
+    job = world.job("learn", workspace=world.repo.work)
+    result = job.run_action(world.action_dir, inputs={"workflows": "agent.yml", "since": "7d",
+                                                       "labels": "agents"})
+    assert result.outcome == "success", _logs(job)
+    assert result.outputs == {
+        "pull-request-operation": "created", "pull-request-number": "1",
+        "pull-request-url": "https://github.com/acme/shop/pull/1",
+        "sessions": "4", "failures": "14", "recommendations": "4",
+        "plan-path": str(job.temp / "headroom-plan.json")}
+    assert job.summary.startswith("**headroom-ci learn**: 4 sessions, 28 tool calls")
+    assert "pull-request-operation: created #1 https://github.com/acme/shop/pull/1" in job.summary
+    assert_only_the_block_changed(world.repo, "headroom/learn")
+    (pull,) = fake_pulls.pulls(world.gh)
+    assert (pull["head"], pull["base"], pull["labels"], pull["draft"]) == ("headroom/learn", "main", ["agents"], False)
+    # Only workflow "agent.yml" was asked for, and the token reached the API only as the action passed it.
+    assert world.gh.requests(path=r"/actions/workflows/agent\.yml$") and not world.gh.requests(path=r"/actions/runs$")
+    assert all(r.headers.get("authorization") in (f"token {TOKEN}", f"Bearer {TOKEN}")
+               for r in world.gh.requests() if r.host == "api")
+    assert_no_token_in_logs(job)
+    assert job.added_path == [] and job.added_env == {}
+
+
+def test_the_config_file_fills_what_the_inputs_leave_empty(world: World) -> None:
+    world.repo.push_files("main", {".github/headroom-learn.yml": (
+        "# settings for headroom/learn-action\nworkflows: [agent.yml]\nsince: 7d\n"
+        "labels: [agents, from-config]\nbranch: headroom/from-config\ndraft: true\nmax-block-tokens: 1200\n")},
+        message="configure headroom")
+    git(world.repo.work, "pull", "--quiet", "--ff-only")
+    job = world.job("learn", workspace=world.repo.work)
+    result = job.run_action(world.action_dir, inputs={"branch": "headroom/from-input"})
+    assert result.outcome == "success", _logs(job)
+    assert result.outputs["pull-request-operation"] == "created"
+    (pull,) = fake_pulls.pulls(world.gh)
+    # The input wins over the file; the rest comes from the file.
+    assert (pull["head"], pull["labels"], pull["draft"]) == ("headroom/from-input", ["agents", "from-config"], True)
+
+
+def test_a_wrong_config_file_fails_the_step_naming_it(world: World) -> None:
+    (world.repo.work / "headroom.yml").write_text("lables: agents\n")
+    job = world.job("learn", workspace=world.repo.work)
+    result = job.run_action(world.action_dir, inputs={"config": "headroom.yml"})
+    assert result.outcome == "failure"
+    learn = job.log[-1]
+    assert "::error title=headroom-ci run::headroom.yml: lables: unknown setting (did you mean labels?)" in learn.stdout
+    assert fake_pulls.pulls(world.gh) == []
+
+
+def test_learn_only_then_apply_the_plan_in_a_second_job(world: World) -> None:
+    """The two-job setup, through examples/learn-least-privilege.yml itself."""
+    workflow = REPO / "examples" / "learn-least-privilege.yml"
+    artifacts = Artifacts()
+    stand_ins = {"actions/checkout": checkout_from(world.repo.bare), "actions/upload-artifact": artifacts.upload,
+                 "actions/download-artifact": artifacts.download}
+    learn = world.job("learn")
+    learn.stand_ins = stand_ins
+    first = learn.run_job(workflow, "learn")
+    assert first.outcome == "success", _logs(learn)
+    learned = first.context["learn"]["outputs"]
+    assert (learned["pull-request-operation"], learned["recommendations"]) == ("skipped", "4")
+    assert learned["plan-path"] == str(learn.temp / "headroom-plan.json")
+    assert set(artifacts.stored) == {"headroom-plan"}
+    assert list(artifacts.stored["headroom-plan"]) == ["headroom-plan.json"]
+    assert "**headroom-ci learn**: 4 sessions" in learn.summary
+    # Nothing was written on GitHub's side by the read-only job.
+    assert fake_pulls.pulls(world.gh) == [] and world.repo.branches() == ["main"]
+    assert world.gh.requests(method="POST") == [] and world.gh.requests(method="PATCH") == []
+
+    seen = len(world.gh.requests())
+    propose = world.job("propose")
+    propose.stand_ins = stand_ins
+    second = propose.run_job(workflow, "propose", needs={"learn": {"result": "success", "outputs": first.outputs}})
+    assert second.outcome == "success", _logs(propose)
+    assert second.context["pr"]["outputs"] == {"pull-request-operation": "created", "pull-request-number": "1",
+                                               "pull-request-url": "https://github.com/acme/shop/pull/1"}
+    assert "pull-request-operation: created #1" in propose.summary
+    assert_only_the_block_changed(world.repo, "headroom/learn")
+    # The second job never lists runs or downloads sessions.
+    assert not any("/actions/" in r.path for r in world.gh.requests()[seen:])
+    assert_no_token_in_logs(learn)
+    assert_no_token_in_logs(propose)
+
+
+def test_the_weekly_example_runs_as_written(world: World) -> None:
+    job = world.job("weekly", event_name="schedule")
+    job.stand_ins = {"actions/checkout": checkout_from(world.repo.bare)}
+    result = job.run_job(REPO / "examples" / "learn-weekly.yml", "learn")
+    assert result.outcome == "success", _logs(job)
+    assert result.context["learn"]["outputs"]["pull-request-operation"] == "created"
+    assert_only_the_block_changed(world.repo, "headroom/learn")
+
+
+# -- the runner itself -------------------------------------------------------------------------------------
+def _scope(**contexts: Any) -> Scope:
+    return Scope({"inputs": {"dry-run": "true", "name": ""}, "steps": {"a": {"outputs": {"x": "1"}}},
+                  "github": {"token": "t"}, **contexts})
+
+
+@pytest.mark.parametrize(("expression", "value"), [
+    ("inputs.dry-run", "true"), ("inputs.dry-run == 'TRUE'", True), ("inputs.name || 'default'", "default"),
+    ("inputs.name && 'x'", ""), ("steps.a.outputs.x != ''", True), ("steps.a.outputs.missing", None),
+    ("!inputs.name", True), ("(inputs.name == '') && always()", True), ("'it''s'", "it's"), ("1 == '1'", True),
+])
+def test_expressions(expression: str, value: Any) -> None:
+    assert evaluate(expression, _scope()) == value
+
+
+@pytest.mark.parametrize("expression", ["inputs.nope", "steps.b.outputs.x", "secrets.X", "format('{0}', 1)",
+                                        "inputs.name < 1", "github.event.pull_request['title']", "vars.A"])
+def test_what_the_runner_does_not_know_is_an_error(expression: str) -> None:
+    with pytest.raises(ActionError):
+        evaluate(expression, _scope())
+
+
+def test_conditions_imply_success_unless_they_name_a_status() -> None:
+    failed = Scope({"steps": {}}, failed=True)
+    assert not condition("true", failed) and not condition(None, failed)
+    assert condition("${{ always() }}", failed) and condition("failure()", failed)
+
+
+def test_file_commands_are_read_like_the_runners() -> None:
+    text = "a=1\nb<<EOF\nline one\nline=two\nEOF\nc=x<<y\n"
+    assert parse_file_command(text, source="out") == {"a": "1", "b": "line one\nline=two", "c": "x<<y"}
+    with pytest.raises(ActionError, match="no closing"):
+        parse_file_command("a<<EOF\nnever closed\n", source="out")
+
+
+# -- collect ------------------------------------------------------------------------------------------------
+def _claude_transcript(job: Job, sid: str, day: int) -> Path:
+    """What Claude Code leaves on the runner: a project transcript of the workspace, under HOME."""
+    workspace = job.workspace.resolve()
+    folder = Path(job.env["HOME"]) / ".claude" / "projects" / re.sub(r"[^A-Za-z0-9]", "-", str(workspace))
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(r).replace(ROOT, str(workspace)) for r in claude_run(sid, day)]
+    path = folder / f"{sid}.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _claude_code_action(sid: str, day: int) -> StandIn:
+    """anthropics/claude-code-action: the agent works, and leaves its transcript."""
+    def run(call: Call) -> Mapping[str, str]:
+        assert call.with_["prompt"] == "Fix the failing signup test"
+        assert call.with_["anthropic_api_key"] == "sk-ant-test-key"
+        _claude_transcript(call.job, sid, day)
+        return {"conclusion": "success"}
+    return run
+
+
+def _bundle_checks(files: Mapping[str, bytes], *, workspace: Path, run_id: str) -> None:
+    manifest = json.loads(files["manifest.json"])
+    assert manifest["run"]["id"] == run_id, manifest["run"]
+    sessions = [name for name in files if name.startswith("sessions/")]
+    assert len(sessions) == 1 and sessions[0].startswith("sessions/claude-"), sorted(files)
+    for name, data in files.items():   # repo-relative: the runner's path is gone everywhere
+        assert str(workspace.resolve()).encode() not in data, name
+
+
+def test_the_collect_action_bundles_and_uploads_the_jobs_sessions(new_world: World) -> None:
+    job = new_world.job("agent", workspace=new_world.repo.work, run_id="4242")
+    artifacts = Artifacts()
+    job.stand_ins = {"actions/upload-artifact": artifacts.upload}
+    sid = "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+    _claude_transcript(job, sid, 11)
+    result = job.run_action(new_world.action_dir / "collect", inputs={})
+    assert result.outcome == "success", _logs(job)
+    assert result.outputs == {"artifact-name": "agent-sessions-4242-1-agent", "sessions": "1", "tool-calls": "7",
+                              "errors": "3"}
+    (name,) = artifacts.stored
+    assert name == "agent-sessions-4242-1-agent"
+    _bundle_checks(artifacts.stored[name], workspace=job.workspace, run_id="4242")
+    assert job.added_path == []
+
+
+def test_no_sessions_is_a_notice_and_no_upload(new_world: World) -> None:
+    job = new_world.job("agent", workspace=new_world.repo.work)
+    artifacts = Artifacts()
+    job.stand_ins = {"actions/upload-artifact": artifacts.upload}
+    result = job.run_action(new_world.action_dir / "collect", inputs={})
+    assert result.outcome == "success", _logs(job)
+    assert result.outputs["artifact-name"] == "" and result.outputs["sessions"] == "0"
+    assert artifacts.stored == {}
+    assert any("::notice" in s.stdout for s in job.log)
+
+
+def _into_run(state: fake_actions.Actions, run: fake_actions.Run) -> Callable[[str, dict[str, bytes]], None]:
+    """upload-artifact's other half: the artifact lands on the fake GitHub, in this workflow run."""
+    def upload(name: str, files: dict[str, bytes]) -> None:
+        state.add_artifact(run, name, data=fake_actions.zip_of(files))
+    return upload
+
+
+def test_agent_runs_with_collect_then_the_weekly_learn_opens_the_pull_request(new_world: World) -> None:
+    """examples/agent-with-collect.yml three times, then examples/learn-weekly.yml: the whole loop."""
+    state = fake_actions.of(new_world.gh)
+    workflow = state.workflow("agent.yml")
+    assert workflow is not None
+    now = datetime.now(timezone.utc)
+    sids = ("0b6f2c9e-1d4a-4e8b-9f3c-5a7d2e1b8c40", "9e3a7d15-6c2b-4f0e-8d9a-1b4c7e2f5a63",
+            "7c1d9e20-3b4a-4f5e-8a6b-9c0d1e2f3a4b")
+    for n, sid in enumerate(sids, 1):
+        run = state.add_run(workflow, created_at=_ago(now, hours=10 - n), id=500 + n)
+        job = new_world.job(f"agent-{n}", run_id=str(run.id), job="agent")
+        job.env["HOME"] = str(new_world.tmp / f"agent-{n}" / "home")   # a fresh runner each time
+        artifacts = Artifacts(on_upload=_into_run(state, run))
+        job.stand_ins = {"actions/checkout": checkout_from(new_world.repo.bare),
+                         "anthropics/claude-code-action": _claude_code_action(sid, n),
+                         "actions/upload-artifact": artifacts.upload}
+        result = job.run_job(REPO / "examples" / "agent-with-collect.yml", "agent",
+                             secrets={"ANTHROPIC_API_KEY": "sk-ant-test-key"},
+                             inputs={"task": "Fix the failing signup test"})
+        assert result.outcome == "success", _logs(job)
+        assert list(artifacts.stored) == [f"agent-sessions-{run.id}-1-agent"]
+        _bundle_checks(artifacts.stored[f"agent-sessions-{run.id}-1-agent"], workspace=job.workspace,
+                       run_id=str(run.id))
+
+    learn = new_world.job("weekly", event_name="schedule")
+    learn.stand_ins = {"actions/checkout": checkout_from(new_world.repo.bare)}
+    result = learn.run_job(REPO / "examples" / "learn-weekly.yml", "learn")
+    assert result.outcome == "success", _logs(learn)
+    outputs = result.context["learn"]["outputs"]
+    assert (outputs["pull-request-operation"], outputs["sessions"]) == ("created", "3")
+    assert_only_the_block_changed(new_world.repo, "headroom/learn")
+    assert "`uv run pytest`" in (new_world.repo.show("headroom/learn", "AGENTS.md") or "")
+
+
+# -- the push uses the action's token ------------------------------------------------------------------
+class _Recorder(BaseHTTPRequestHandler):
+    seen: list[list[str]] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        type(self).seen.append(self.headers.get_all("Authorization") or [])
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_git_authenticates_with_the_input_token_not_a_persisted_one(world: World) -> None:
+    """actions/checkout persists its token as an extra header; the action replaces it with its own
+    github-token input (an App token must push too, or the pull request's checks never start)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        git(world.repo.work, "config", f"http.{url}/.extraheader", "AUTHORIZATION: basic cGVyc2lzdGVk")
+        job = world.job("auth", workspace=world.repo.work, server_url=url)
+        # A stand-in for the program that only asks the server something through git.
+        fake_bin = job.temp / "fake-venv" / "bin"
+        fake_bin.mkdir(parents=True)
+        (fake_bin / "headroom-ci").write_text(f'#!/bin/sh\ngit ls-remote "{url}/acme/shop.git" || true\n')
+        (fake_bin / "headroom-ci").chmod(0o755)
+        (job.temp / VENV).unlink()
+        (job.temp / VENV).symlink_to(fake_bin.parent)
+        app_token = "ghs_appTokenForTheTest000000000000"
+        result = job.run_action(world.action_dir, inputs={"github-token": app_token})
+        assert result.outcome == "success", _logs(job)
+    finally:
+        server.shutdown()
+        server.server_close()
+    expected = "basic " + base64.b64encode(f"x-access-token:{app_token}".encode()).decode()
+    assert _Recorder.seen and all(h == [expected] for h in _Recorder.seen), _Recorder.seen
+    assert expected.removeprefix("basic ") in job.masks
+
+
+# -- uv, when the runner has it ----------------------------------------------------------------------------
+def _uv() -> str | None:
+    found = shutil.which("uv")
+    if found:
+        return found
+    try:
+        from uv import find_uv_bin  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    return str(find_uv_bin())
+
+
+@pytest.mark.skipif(_uv() is None, reason="uv is not installed (pip install uv)")
+def test_the_install_step_uses_uv_when_it_is_on_path(tmp_path: Path, action_dir: Path) -> None:
+    uv = _uv()
+    assert uv is not None
+    env = runner_env(tmp_path / "home", tmp_path / "tools")
+    uv_dir = tmp_path / "uv-bin"
+    uv_dir.mkdir()
+    (uv_dir / "uv").symlink_to(uv)
+    env["PATH"] = f"{uv_dir}{os.pathsep}{env['PATH']}"
+    env["UV_CACHE_DIR"] = os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "uv")
+    job = Job(workspace=tmp_path / "workspace", temp=tmp_path / "temp", github={"token": TOKEN}, env=env)
+    install = load_yaml(action_dir / "action.yml")["runs"]["steps"][0]
+    job.run_steps([install], inputs={}, env={}, action_path=action_dir, where="action.yml")
+    step = job.log[-1]
+    assert step.outcome == "success", step.stdout + step.stderr
+    cfg = (tmp_path / "temp" / VENV / "pyvenv.cfg").read_text()
+    assert "uv = " in cfg   # made by uv, not by python3 -m venv
+    done = subprocess.run([f"{step.outputs['bin']}/headroom-ci", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert job.added_path == []
