@@ -36,8 +36,9 @@ def sections_of(recs: Sequence[Recommendation]) -> list[Section]:
 
 
 def _unsafe(rec: Recommendation) -> str | None:
-    problems = screen(rec.content)
-    return "; ".join(sorted({p.kind for p in problems})) if problems else None
+    # A rule about a value redaction removed says nothing an agent could follow.
+    kinds = {p.kind for p in screen(rec.content)} | ({"redacted-value"} if "[REDACTED:" in rec.content else set())
+    return "; ".join(sorted(kinds)) if kinds else None
 
 
 def _fit(target: TargetFile, recs: list[Recommendation], *, date: str,
