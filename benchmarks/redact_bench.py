@@ -50,7 +50,7 @@ from headroom_ci.redact import redact  # noqa: E402
 from headroom_ci.redact import Redactor  # noqa: E402
 
 MB = 1_000_000
-PLANT_EVERY = 250      # one line in this many gets a secret
+PLANT_EVERY = 40       # one line in this many gets a secret
 LITERALS = 200
 _B62 = string.ascii_letters + string.digits
 _B64 = _B62 + "+/"

@@ -106,15 +106,18 @@ class Rule:
 
 # ── building blocks ────────────────────────────────────────────────────────────────────────────
 
-# A token starts at a boundary: not after a letter, digit or underscore, except the letter of
-# a JSON escape (`\nghp_…` in a raw JSONL line is a token after a newline).
-_B = r"(?:(?<![A-Za-z0-9_])|(?<=\\[nrt]))"
+# A token starts at a boundary: not after a letter, digit, underscore or hyphen, except the
+# letter of a JSON escape (`\nghp_…` in a raw JSONL line is a token after a newline). Besides
+# precision, this keeps the scan linear: in "sk-sk-sk-…" only the first anchor is tried.
+# Open-ended repeats are capped (at _CAP characters) for the same reason.
+_B = r"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrt]))"
+_CAP = "1024"
 # Base64url / base62 token characters.
 _TOK = r"[A-Za-z0-9_-]"
 # Placeholders and references are not secrets: $VAR, ${{ secrets.X }}, <token>, ***, [REDACTED:…].
 _NOT_PLACEHOLDER = r"(?![$<{*\[%])"
 # An optional quote, possibly escaped once or more (JSON inside JSON: \" or \\\").
-_Q = r"(?:\\*[\"'])?"
+_Q = r"(?:\\{0,8}[\"'])?"
 # `name = value`, `name: value`, `"name": "value"`.
 _ASSIGN = _Q + r"\s*[:=]\s*" + _Q
 
@@ -133,8 +136,10 @@ _HEX = re.compile(r"[0-9a-fA-F]+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _PATH = re.compile(r"(?:~|\.{1,2})?/[\w.@+-]*(?:/[\w.@+-]*)*")
-# Words, acronyms and short numbers run together: my-app-secret-v2, ProductionDatabasePassword2024.
-_WORDY = re.compile(r"(?:[A-Z]?[a-z]{2,}|[A-Z]{2,}|\d{1,4}|[A-Za-z]\d{1,3})(?:[-_.]?(?:[A-Z]?[a-z]{2,}|[A-Z]{2,}|\d{1,4}|[A-Za-z]\d{1,3}))*")
+# A type or class name: PascalCase or camelCase words of 3+ letters, no digits (token:
+# RegistryToken, apiKey: ApiKeyConfig). About 5 in 10,000 random 12–16 character values have
+# this shape, far fewer longer ones.
+_CASED_WORDS = re.compile(r"(?:[A-Z][a-z]{2,}|[a-z]{3,})(?:[A-Z][a-z]{2,})+|(?:[A-Z][a-z]{2,}){2,}")
 # Bits per character. Random base62 of 12+ characters scores ≥ 3.4; words and repeated
 # characters score lower (a 12-letter word has at most 3.58, usually ~3.0).
 ENTROPY_THRESHOLD = 3.4
@@ -149,18 +154,30 @@ def shannon_entropy(value: str) -> float:
 
 
 def looks_random(value: str) -> bool:
-    """Whether an assigned value is credential-like rather than an identifier, path or word."""
+    """Whether an assigned value is credential-like rather than an id, a digest, a path or a word.
+
+    Identifiers that mix case and digits (ProductionDbPassword2024) count as random: telling
+    them from random strings by their "words" misjudged about one short random value in a
+    thousand, and a redactor had better hide an identifier than show a password."""
     if _HEX.fullmatch(value) and len(value) >= 40:
         return False  # commit ids and sha256 digests; shorter hex (32: API keys) is kept
     if _UUID.fullmatch(value) or _DOTTED_NAME.fullmatch(value) or _PATH.fullmatch(value):
         return False  # ids, code that reads a secret (process.env.API_KEY), file paths
-    if _WORDY.fullmatch(value):
-        return False  # identifiers made of words: my-app-secret-v2, regenerate_when_expired
+    if _CASED_WORDS.fullmatch(value):
+        return False  # a type annotation or a class name
     classes = sum(any(f(c) for c in value) for f in (str.islower, str.isupper, str.isdigit))
     return classes >= 2 and shannon_entropy(value) >= ENTROPY_THRESHOLD
 
 
+# A name that goes on past the keyword to say what the value is about rather than the secret
+# itself: secret_name, token_type, SharedAccessKeyName, password_file, api_key_id, token_url.
+_ABOUT = re.compile(r"(?i)s?[_.-]?(?:name|id|type|kind|path|file|dir|url|uri|arn|len|length|size|count|ttl|expiry"
+                    r"|expires|expiration|prefix|suffix|header|field|env|var|version|policy|rule|ref)s?")
+
+
 def _assignment_is_secret(m: re.Match[str]) -> bool:
+    if _ABOUT.fullmatch(m.group("rest")):
+        return False
     if not looks_random(m.group("value")):
         return False
     if m.group("op").strip():
@@ -183,8 +200,9 @@ _GENERIC_KEYWORDS = (
     r"|api[_-]?key|access[_-]?key|private[_-]?key|account[_-]?key"
 )
 # What follows the keyword in a generic assignment, up to the value's first 12 characters.
-_GENERIC_TAIL = (r"[\w.-]*?" + _Q + r"(?P<op>\s*[:=]\s*|\s+)" + _Q + _NOT_PLACEHOLDER
-                 + r"(?P<value>[A-Za-z0-9_+/=.~!@#^-]{12,})")
+# The name may go on after the keyword (token_value, SECRET_KEY), for at most 64 characters.
+_GENERIC_TAIL = (r"(?P<rest>[\w.-]{0,64}?)" + _Q + r"(?P<op>\s{0,16}[:=]\s{0,16}|\s{1,16})" + _Q + _NOT_PLACEHOLDER
+                 + r"(?P<value>[A-Za-z0-9_+/=.~!@#^-]{12,%s})" % _CAP)
 
 RULES: tuple[Rule, ...] = (
     # PEM / OpenSSH / PGP / PKCS#8 (also ENCRYPTED) private keys, the whole block, across real
@@ -193,7 +211,7 @@ RULES: tuple[Rule, ...] = (
     # within 20,000 characters (a truncated output), the key-looking lines after the header.
     Rule("private-key", ("-----BEGIN ",), re.compile(
         r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
-        r"(?:[\s\S]{0,20000}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:(?:(?!-----BEGIN )[\s\S]){0,20000}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
         r"|(?:(?:\s|\\[rn])+(?:[A-Za-z][A-Za-z-]*:[ \t][^\r\n\\\"']*|[A-Za-z0-9+/=]{16,}|=[A-Za-z0-9+/]{4}))*)")),
     # GitHub (github.blog/changelog 2021-03-31 "Authentication token format updates"): ghp_
     # personal, gho_ OAuth, ghu_ user-to-server, ghs_ server-to-server (Actions' GITHUB_TOKEN),
@@ -202,7 +220,7 @@ RULES: tuple[Rule, ...] = (
         _B + r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{50,255})(?![A-Za-z0-9_])")),
     # GitLab personal/project/group access tokens (docs.gitlab.com "Token prefixes"): glpat-
     # + 20 characters (newer ones longer, with a .01. routing part).
-    Rule("gitlab-token", ("glpat-",), re.compile(_B + r"glpat-[A-Za-z0-9_.-]{20,}")),
+    Rule("gitlab-token", ("glpat-",), re.compile(_B + r"glpat-[A-Za-z0-9_.-]{20,%s}" % _CAP)),
     # AWS access key ids (IAM user guide, "Understanding unique ID prefixes"): AKIA long-term,
     # ASIA STS temporary, ABIA/ACCA service-specific; 16 more upper-case letters and digits.
     Rule("aws-access-key-id", ("AKIA", "ASIA", "ABIA", "ACCA"), re.compile(
@@ -216,42 +234,43 @@ RULES: tuple[Rule, ...] = (
     # Service-account keys are the private-key block above.
     Rule("google-api-key", ("AIza",), re.compile(_B + r"AIza" + _TOK + r"{35}(?!" + _TOK + ")")),
     # Google OAuth 2.0 access tokens (gcloud auth print-access-token): ya29. + base64url.
-    Rule("google-oauth-token", ("ya29.",), re.compile(_B + r"ya29\.[A-Za-z0-9_-]{20,}")),
+    Rule("google-oauth-token", ("ya29.",), re.compile(_B + r"ya29\.[A-Za-z0-9_-]{20,%s}" % _CAP)),
     # Azure Storage account keys in connection strings (learn.microsoft.com "Configure Azure
     # Storage connection strings": DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…):
     # the key is 64 bytes of base64. The rest of the connection string stays readable.
-    Rule("azure-storage-key", ("AccountKey=",), re.compile(r"AccountKey=(?P<value>[A-Za-z0-9+/]{20,}={0,2})")),
+    Rule("azure-storage-key", ("AccountKey=",), re.compile(r"AccountKey=(?P<value>[A-Za-z0-9+/]{20,%s}={0,2})" % _CAP)),
     # Service Bus / Event Hubs / IoT Hub connection strings: SharedAccessKey=<base64 key>.
     Rule("azure-shared-access-key", ("SharedAccessKey=",), re.compile(
-        r"SharedAccessKey=(?P<value>[A-Za-z0-9+/]{20,}={0,2})")),
+        r"SharedAccessKey=(?P<value>[A-Za-z0-9+/]{20,%s}={0,2})" % _CAP)),
     # Shared access signatures (learn.microsoft.com "Create a service SAS"): the sig= query
     # parameter is a base64 HMAC-SHA256, URL-encoded; the other parameters are not secret.
     Rule("azure-sas-signature", ("sig=",), re.compile(
-        r"(?<=[?&;])sig=(?P<value>[A-Za-z0-9%+/=]{16,})")),
+        r"(?<=[?&;])sig=(?P<value>[A-Za-z0-9%%+/=]{16,%s})" % _CAP)),
     # Azure AD (Entra ID) client secrets: 3 characters, a digit, "Q~", 31–34 more (gitleaks
     # azure.go, azure-ad-client-secret).
     Rule("azure-ad-client-secret", ("Q~",), re.compile(
         r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])"), back=4),
     # Anthropic (docs.anthropic.com; gitleaks anthropic.go): sk-ant-api03-…, sk-ant-admin01-…,
     # Claude Code's OAuth sk-ant-oat01-…; before OpenAI, whose sk- prefix it shares.
-    Rule("anthropic-key", ("sk-ant-",), re.compile(_B + r"sk-ant-" + _TOK + r"{20,}")),
+    Rule("anthropic-key", ("sk-ant-",), re.compile(_B + r"sk-ant-" + _TOK + r"{20,%s}" % _CAP)),
     # OpenAI (platform.openai.com API keys): legacy sk-…, sk-proj-…, sk-svcacct-…, sk-admin-….
     # Random base62 always mixes digits and capitals, which hyphenated words after "sk-"
     # (sk-learn-…) do not: the lookaheads require both.
     Rule("openai-key", ("sk-",), re.compile(
-        _B + r"sk-(?!ant-)(?:proj-|svcacct-|admin-)?(?=" + _TOK + r"*\d)(?=" + _TOK + r"*[A-Z])" + _TOK + r"{20,}")),
+        _B + r"sk-(?!ant-)(?:proj-|svcacct-|admin-)?(?=" + _TOK + r"{0,%s}?\d)(?=" % _CAP + _TOK
+        + r"{0,%s}?[A-Z])" % _CAP + _TOK + r"{20,%s}" % _CAP)),
     # Slack (api.slack.com/authentication/token-types): xoxb- bot, xoxp- user, xoxa-/xoxr-
     # (refresh), xoxo-, xoxs-, and xapp- app-level tokens.
     Rule("slack-token", ("xoxa-", "xoxb-", "xoxo-", "xoxp-", "xoxr-", "xoxs-", "xapp-"), re.compile(
-        _B + r"(?:xox[abposr]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,})")),
+        _B + r"(?:xox[abposr]-[A-Za-z0-9-]{10,%s}|xapp-\d-[A-Za-z0-9-]{10,%s})" % (_CAP, _CAP))),
     # Slack incoming webhooks (api.slack.com/messaging/webhooks):
     # https://hooks.slack.com/services/T…/B…/<secret>; the path is the credential.
     Rule("slack-webhook", ("hooks.slack.com/",), re.compile(
-        r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<value>[A-Za-z0-9_/+-]{16,})")),
+        r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<value>[A-Za-z0-9_/+-]{16,%s})" % _CAP)),
     # Stripe (docs.stripe.com/keys): secret sk_live_/sk_test_, restricted rk_live_/rk_test_,
     # webhook signing secrets whsec_. Test keys too: they still open an account.
     Rule("stripe-key", ("sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"), re.compile(
-        _B + r"(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,})")),
+        _B + r"(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,%s}|whsec_[A-Za-z0-9]{24,%s})" % (_CAP, _CAP))),
     # Twilio (twilio.com/docs/glossary/what-is-a-sid): AC account SIDs and SK API-key SIDs,
     # two letters + 32 lower-case hex. The auth token (32 hex) is caught by its assignment below.
     Rule("twilio-sid", ("AC", "SK"), re.compile(_B + r"(?:AC|SK)[0-9a-f]{32}(?![0-9A-Za-z])")),
@@ -264,25 +283,26 @@ RULES: tuple[Rule, ...] = (
     # //registry/:_authToken=…, :_auth=base64, :_password=base64 (legacy tokens are UUIDs, so
     # only the context tells).
     Rule("npmrc-auth", (":_auth", ":_password"), re.compile(
-        r":_(?:authToken|auth|password)\s*=\s*" + _NOT_PLACEHOLDER + r"(?P<value>[^\s'\"\\]{8,})")),
+        r":_(?:authToken|auth|password)\s*=\s*" + _NOT_PLACEHOLDER + r"(?P<value>[^\s'\"\\]{8,%s})" % _CAP)),
     # PyPI API tokens (pypi.org/help/#apitoken): pypi- + a base64url macaroon, which always
     # starts "AgE" (pypi.org: AgEIcHlwaS5vcmc…, test.pypi.org: AgENdGVzdC5weXBpLm9yZw…).
-    Rule("pypi-token", ("pypi-AgE",), re.compile(_B + r"pypi-AgE[A-Za-z0-9_-]{50,}")),
+    Rule("pypi-token", ("pypi-AgE",), re.compile(_B + r"pypi-AgE[A-Za-z0-9_-]{50,%s}" % _CAP)),
     # JWT (RFC 7519): base64url JSON header and payload ('{"' encodes to eyJ), then a signature
     # (empty for alg=none).
-    Rule("jwt", ("eyJ",), re.compile(_B + r"eyJ" + _TOK + r"{5,}\.eyJ" + _TOK + r"{5,}\." + _TOK + r"*")),
+    Rule("jwt", ("eyJ",), re.compile(_B + r"eyJ" + _TOK + r"{5,%s}\.eyJ" % _CAP + _TOK + r"{5,%s}\." % _CAP
+                                     + _TOK + r"{0,%s}" % _CAP)),
     # scheme://user:password@host (RFC 3986 §3.2.1 userinfo): the password is the secret. It
     # may contain '@' (the last one before the host ends it); a reference ($PGPASSWORD) is not.
     Rule("url-credentials", ("://",), re.compile(
         r"(?<=[A-Za-z0-9])://[^\s:/@'\"`<>\\]*:" + _NOT_PLACEHOLDER
-        + r"(?P<value>[^\s/'\"`<>\\]+)@(?=[^\s/@'\"`<>\\])")),
+        + r"(?P<value>[^\s/'\"`<>\\]{1,%s})@(?=[^\s/@'\"`<>\\])" % _CAP)),
     # HTTP Authorization (RFC 9110 §11.6.2) with a literal credential: Bearer (RFC 6750) and
     # GitHub's "token" scheme; Basic carries base64(user:password) (RFC 7617).
     Rule("bearer-token", ("uthorization", "UTHORIZATION"), re.compile(
         r"(?i)uthorization" + _ASSIGN + r"\s*(?:bearer|token)\s+" + _NOT_PLACEHOLDER
-        + r"(?P<value>[A-Za-z0-9._~+/=-]{8,})")),
+        + r"(?P<value>[A-Za-z0-9._~+/=-]{8,%s})" % _CAP)),
     Rule("basic-auth", ("uthorization", "UTHORIZATION"), re.compile(
-        r"(?i)uthorization" + _ASSIGN + r"\s*basic\s+" + _NOT_PLACEHOLDER + r"(?P<value>[A-Za-z0-9+/=]{8,})")),
+        r"(?i)uthorization" + _ASSIGN + r"\s*basic\s+" + _NOT_PLACEHOLDER + r"(?P<value>[A-Za-z0-9+/=]{8,%s})" % _CAP)),
     # password= / secret: / token= / api_key= / --password VALUE … with a literal value, kept
     # only when the value looks random (looks_random): git SHAs, UUIDs, words, paths and code
     # references are not. The match starts at the keyword, which may end a longer name
@@ -293,7 +313,7 @@ RULES: tuple[Rule, ...] = (
                         ("account", "key"))
         for v in _variants(*words))), re.compile(
         r"(?i)(?:" + _GENERIC_KEYWORDS + r")" + _GENERIC_TAIL), accept=_assignment_is_secret, exact=False,
-        guard=re.sub(r"\(\?P<\w+>", "(?:", _GENERIC_TAIL).replace("{12,}", "{12}")),
+        guard=re.sub(r"\(\?P<\w+>", "(?:", _GENERIC_TAIL).replace("{12,%s}" % _CAP, "{12}")),
 )
 
 SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((r.kind, r.pattern) for r in RULES)
@@ -434,6 +454,8 @@ _Handler = tuple[int, str, "Rule | None"]
 
 @dataclass(frozen=True)
 class Redactor:
+    """The table, config patterns and literals, compiled into one scanner: build once (with
+    from_config), then redact any number of texts. ``Redactor()`` is the built-in table alone."""
     rules: tuple[Rule, ...] = RULES
     patterns: tuple[re.Pattern[str], ...] = ()
     literals: tuple[tuple[str, str], ...] = ()  # (kind, value), in priority order
