@@ -107,6 +107,14 @@ class FakeGitHub:
         return server
 
     # -- test controls -----------------------------------------------------------------
+    def reset(self) -> FakeGitHub:
+        """Empty state, log and injected failures: one server can serve a module's tests."""
+        with self.lock:
+            self.state.clear()
+            self.log.clear()
+            self.failures.clear()
+        return self
+
     def fail(self, method: str, path: str, *, status: int, body: Any = None, headers: dict[str, str] | None = None,
              times: int = 1) -> None:
         """The next `times` requests matching `method` and the `path` regex get this answer."""

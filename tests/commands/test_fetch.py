@@ -49,17 +49,14 @@ NOW = datetime(2026, 11, 8, 12, 0, tzinfo=timezone.utc)
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FakeGitHub]:
-    with FakeGitHub(per_page_max=2) as fake:  # one server per module: stopping one takes a second
+    with FakeGitHub(per_page_max=2) as fake:  # one server per module, reset per test
         yield fake
 
 
 @pytest.fixture
 def gh(server: FakeGitHub) -> FakeGitHub:
     """Eight runs of two workflows, listed two per page, with good, expired, gone and unsafe artifacts."""
-    server.state.clear()
-    server.log.clear()
-    server.failures.clear()
-    acts = fake_actions.of(server)
+    acts = fake_actions.of(server.reset())
     agent = acts.add_workflow("agent.yml", id=11)
     nightly = acts.add_workflow("nightly.yml", id=12)
     runs = {n: acts.add_run(wf, id=500 + n, created_at=f"2026-11-0{n}T08:00:00Z", branch=branch, conclusion=c,

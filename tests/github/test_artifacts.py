@@ -156,16 +156,13 @@ def test_bundle_manifest(existing: Any, expected: dict[str, Any]) -> None:
 # -- listing against the fake ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def server() -> Iterator[FakeGitHub]:
-    with FakeGitHub(per_page_max=2) as fake:  # one server per module: stopping one takes a second
+    with FakeGitHub(per_page_max=2) as fake:  # one server per module, reset per test
         yield fake
 
 
 @pytest.fixture
 def gh(server: FakeGitHub) -> FakeGitHub:
-    server.state.clear()
-    server.log.clear()
-    server.failures.clear()
-    acts = fake_actions.of(server)
+    acts = fake_actions.of(server.reset())
     agent = acts.add_workflow("agent.yml", id=11)
     nightly = acts.add_workflow("nightly.yml", id=12)
     r201 = acts.add_run(agent, id=201, created_at="2026-11-01T08:00:00Z")
