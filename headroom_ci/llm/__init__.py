@@ -8,11 +8,12 @@ environment without importing the SDK, so `learn --analyzer rules` never loads i
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 
+from headroom_ci.cli import decimal
+from headroom_ci.cli import whole
 from headroom_ci.errors import FatalError
 
 ANALYZERS = ("rules", "llm")
@@ -56,44 +57,10 @@ class LLMSettings:
     fallback: str = "none"
 
 
-def _non_negative(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {value!r}")
-    return n
-
-
-def _seconds(value: str) -> float:
-    try:
-        n = float(value)
-    except ValueError:
-        n = 0.0
-    if not (n > 0 and math.isfinite(n)):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {value!r}")
-    return n
-
-
-def _digest_tokens(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if n < MIN_DIGEST_TOKENS:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ {MIN_DIGEST_TOKENS:,}, got {value!r}")
-    return n
-
-
-def _price(value: str) -> float:
-    try:
-        n = float(value)
-    except ValueError:
-        n = -1.0
-    if not (n >= 0 and math.isfinite(n)):
-        raise argparse.ArgumentTypeError(f"expected a price in USD ≥ 0, got {value!r}")
-    return n
+_non_negative = whole(0)
+_seconds = decimal("a number of seconds", 0, inclusive=False)
+_digest_tokens = whole(MIN_DIGEST_TOKENS)
+_price = decimal("a price in USD", 0, inclusive=True)
 
 
 def add_arguments(p: argparse._ActionsContainer) -> None:
