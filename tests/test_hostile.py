@@ -347,7 +347,7 @@ def test_truncated_last_line_and_duplicate_ids(tmp_path: Path) -> None:
     assert ids == [f"toolu_h7{i}" for i in range(1, 10)]  # the repeated lines count once
     last = result.skipped[-1]
     assert (last.line, last.reason) == (h.broken_transcript("trunc", 7).count(b"\n") + 1,
-                                        "invalid JSON: Input data was truncated")
+                                        "invalid JSON: cut off (no end of line)")
 
 
 # -- content -----------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Bounded line reading and tolerant JSON decoding for every line-based format."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 from typing import BinaryIO
@@ -56,7 +57,7 @@ def decode_lines(lines: Iterator[tuple[int, bytes | None]], *, skip: SkipFn,
         try:
             obj = decode(raw)
         except DECODE_ERRORS as exc:
-            skip(lineno, "expected a JSON object" if _not_an_object(exc) else f"invalid JSON: {short_error(exc)}")
+            skip(lineno, why_undecodable(raw, exc))
             continue
         if not isinstance(obj, (dict, msgspec.Struct)):
             skip(lineno, "expected a JSON object")
@@ -64,17 +65,26 @@ def decode_lines(lines: Iterator[tuple[int, bytes | None]], *, skip: SkipFn,
         yield lineno, obj
 
 
-def _not_an_object(exc: BaseException) -> bool:
-    # A typed decoder meeting a top-level array, string or number. Other validation
-    # errors (an out-of-range number such as 1e400, in any decoder) are invalid JSON.
-    return isinstance(exc, msgspec.ValidationError) and str(exc).startswith("Expected `object`, got `") \
-        and " - at `" not in str(exc)
-
-
-def short_error(exc: BaseException) -> str:
-    """One short line saying why JSON could not be decoded."""
-    if isinstance(exc, UnicodeDecodeError):
-        return "invalid UTF-8"
+def why_undecodable(data: bytes, exc: BaseException, *, line: bool = True) -> str:
+    """Why `data` could not be decoded, in our own words: never a library's message, which
+    changes between releases. Runs only on the error path, so it may decode twice."""
     if isinstance(exc, RecursionError):
-        return "nested too deeply"
-    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        return "invalid JSON: nested too deeply"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "invalid JSON: invalid UTF-8"
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        return "invalid JSON: nested too deeply"
+    except json.JSONDecodeError as err:
+        if line and not text.endswith("\n"):
+            # Only a file's last line lacks one: the writer stopped mid-line.
+            return "invalid JSON: cut off (no end of line)"
+        where = f"column {err.colno}" if line else f"line {err.lineno} column {err.colno}"
+        return f"invalid JSON: malformed at {where}"
+    if not isinstance(value, dict):
+        return "expected a JSON object"
+    # Valid JSON the strict decoder refused: a number out of range or a field of the wrong type.
+    return "invalid JSON: a value out of range or of the wrong type"

@@ -36,7 +36,7 @@ from headroom_ci.sessions.jsonl import decode_json
 from headroom_ci.sessions.jsonl import decode_lines
 from headroom_ci.sessions.jsonl import iter_lines
 from headroom_ci.sessions.jsonl import MAX_LINE_BYTES
-from headroom_ci.sessions.jsonl import short_error
+from headroom_ci.sessions.jsonl import why_undecodable
 from headroom_ci.sessions.bundle import is_bundle
 from headroom_ci.sessions.bundle import MANIFEST
 from headroom_ci.sessions.bundle import RAW_DIR
@@ -363,7 +363,7 @@ def _read_document(fh: BinaryIO, *, path: Path, display: str, skip: SkipFn) -> l
     try:
         doc = decode_json(data)
     except DECODE_ERRORS as exc:
-        skip(None, f"invalid JSON document: {short_error(exc)}")
+        skip(None, why_undecodable(data, exc, line=False).replace("invalid JSON", "invalid JSON document", 1))
         return []
     fmt = sniff_document(doc)
     if fmt is None:

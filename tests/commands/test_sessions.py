@@ -46,7 +46,7 @@ def test_json_output(transcripts: Path, capsys: pytest.CaptureFixture[str]) -> N
         "totals": {"sessions": 2, "tool_calls": 2, "errors": 1, "input_tokens": 10, "output_tokens": 20,
                    "cache_read_tokens": 300, "cache_creation_tokens": 40},
         "skipped": [{"path": str(transcripts / "broken.jsonl"), "line": 2,
-                     "reason": "invalid JSON: JSON is malformed: object keys must be strings (byte 1)"}],
+                     "reason": "invalid JSON: malformed at column 2"}],
     }
 
 
@@ -60,7 +60,7 @@ def test_table_output(transcripts: Path, capsys: pytest.CaptureFixture[str]) -> 
         "total   2 sessions                                              2       1     10      20      300       40\n"
         "\n"
         "skipped (1):\n"
-        f"  {b}:2: invalid JSON: JSON is malformed: object keys must be strings (byte 1)\n"
+        f"  {b}:2: invalid JSON: malformed at column 2\n"
     )
 
 
@@ -101,7 +101,7 @@ def test_table_escapes_control_characters(tmp_path: Path, capsys: pytest.Capture
         "total   2 sessions                 1       0      3      10        0        0\n"
         "\n"
         "skipped (1):\n"
-        f"  {bad}:2: invalid JSON: JSON is malformed: object keys must be strings (byte 1)\n"
+        f"  {bad}:2: invalid JSON: malformed at column 2\n"
     )
     assert main(["sessions", str(tmp_path), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["sessions"]

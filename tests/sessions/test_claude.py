@@ -230,7 +230,7 @@ def test_bad_lines_are_skipped_and_counted(tmp_path: Path) -> None:
         Skip(str(path), 5, "assistant line without a message object"),
         Skip(str(path), 6, "invalid JSON: invalid UTF-8"),
         Skip(str(path), 7, "expected a JSON object"),
-        Skip(str(path), 21, "invalid JSON: Input data was truncated"),
+        Skip(str(path), 21, "invalid JSON: cut off (no end of line)"),
     )
 
 

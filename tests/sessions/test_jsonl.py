@@ -8,6 +8,7 @@ import pytest
 
 from headroom_ci.sessions.jsonl import decode_lines
 from headroom_ci.sessions.jsonl import iter_lines
+from headroom_ci.sessions.jsonl import why_undecodable
 
 
 @pytest.mark.parametrize("data, expected", [
@@ -52,13 +53,13 @@ class _Typed(msgspec.Struct):
 
 
 @pytest.mark.parametrize(("typed", "line", "expected"), [
-    pytest.param(False, b'{"n": 1e400}\n', (None, "invalid JSON: Number out of range - at `$[...]`"),
+    pytest.param(False, b'{"n": 1e400}\n', (None, "invalid JSON: a value out of range or of the wrong type"),
                  id="untyped-out-of-range-number"),
-    pytest.param(False, b"1e400\n", (None, "invalid JSON: Number out of range"), id="untyped-top-level-number"),
+    pytest.param(False, b"1e400\n", (None, "expected a JSON object"), id="untyped-top-level-number"),
     pytest.param(False, b"[1]\n", (None, "expected a JSON object"), id="untyped-array"),
     pytest.param(True, b"[1]\n", (None, "expected a JSON object"), id="typed-array"),
     pytest.param(True, b'"text"\n', (None, "expected a JSON object"), id="typed-string"),
-    pytest.param(True, b'{"type": 1e400}\n', (None, "invalid JSON: Number out of range - at `$.type`"),
+    pytest.param(True, b'{"type": 1e400}\n', (None, "invalid JSON: a value out of range or of the wrong type"),
                  id="typed-out-of-range-number-in-a-field-read"),
     pytest.param(True, b'{"other": 1e400, "type": "x"}\n', (_Typed("x"), None),
                  id="typed-out-of-range-number-in-a-skipped-field"),
@@ -69,3 +70,21 @@ def test_decode_errors_say_what_was_wrong(typed: bool, line: bytes, expected: tu
     out = list(decode_lines(iter([(1, line)]), skip=lambda n, r: skipped.append(r), decode=decode))
     obj, reason = expected
     assert (out, skipped) == (([(1, obj)], []) if reason is None else ([], [reason]))
+
+
+@pytest.mark.parametrize(("data", "line", "expected"), [
+    pytest.param(b'{"a": 1,}\n', True, "invalid JSON: malformed at column 9", id="line-malformed"),
+    pytest.param(b'{"a": "unfinis', True, "invalid JSON: cut off (no end of line)", id="line-cut-off"),
+    pytest.param(b'{"a": "\xff"}\n', True, "invalid JSON: invalid UTF-8", id="line-not-utf8"),
+    pytest.param(b'{"a": 1e400}\n', True, "invalid JSON: a value out of range or of the wrong type", id="line-range"),
+    pytest.param(b'{\n  "a": 1,\n}', False, "invalid JSON: malformed at line 3 column 1", id="document-malformed"),
+    pytest.param(b'{"a": "unfinis', False, "invalid JSON: malformed at line 1 column 7", id="document-cut-off"),
+    pytest.param(b"[" * 100_000, False, "invalid JSON: nested too deeply", id="document-deep"),
+])
+def test_why_undecodable_words_the_reason_itself(data: bytes, line: bool, expected: str) -> None:
+    try:
+        msgspec.json.decode(data)
+    except Exception as exc:  # noqa: BLE001 - whatever the library raises, the words are ours
+        assert why_undecodable(data, exc, line=line) == expected
+    else:
+        raise AssertionError("the sample must be undecodable")

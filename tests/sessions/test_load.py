@@ -201,7 +201,7 @@ def test_skips_past_the_first_hundred_are_summarized(tmp_path: Path) -> None:
     result = read_paths([path], max_line=1024)
     assert [len(s.tool_calls) for s in result.sessions] == [1]
     assert result.skipped == (
-        *(Skip(str(path), n, "invalid JSON: JSON is malformed: object keys must be strings (byte 1)")
+        *(Skip(str(path), n, "invalid JSON: malformed at column 2")
           for n in range(3, 103)),
         Skip(str(path), None, "55 more lines skipped (reasons: expected a JSON object ×30, invalid JSON ×20, "
                               "line longer than 1024 bytes ×5)"),
