@@ -8,7 +8,7 @@ times, on the same lines in the same run:
   str.count     `line.count("ghp_")` per line: a memory-speed floor
   re.search     one simple literal-prefixed pattern per line: the cheapest regex pass
   json.loads    parsing each line: what reading a transcript costs anyway
-  redact        headroom_ci.redact.redact per line (the built-in table), and per whole file
+  redact        headroom_ci.safety.redact.redact per line (the built-in table), and per whole file
   configured    a Redactor with 200 config literals and a CI environment's secret values
 
 and reports MB/s (10^6 bytes of UTF-8 text over the best of --repeat runs) and, per
@@ -46,8 +46,8 @@ if str(_REPO) not in sys.path:
 
 from benchmarks.corpus import build_corpus  # noqa: E402
 from benchmarks.corpus import transcript_files  # noqa: E402
-from headroom_ci.redact import redact  # noqa: E402
-from headroom_ci.redact import Redactor  # noqa: E402
+from headroom_ci.safety.redact import redact  # noqa: E402
+from headroom_ci.safety.redact import Redactor  # noqa: E402
 
 MB = 1_000_000
 PLANT_EVERY = 40       # one line in this many gets a secret

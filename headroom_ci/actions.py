@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import TextIO
 
-from headroom_ci.redact import redact
+from headroom_ci.safety.redact import redact
 
 # GitHub caps a step summary at 1 MiB; past it the summary upload fails.
 SUMMARY_LIMIT = 1024 * 1024 - 1024

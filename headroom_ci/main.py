@@ -17,7 +17,7 @@ from headroom_ci.commands import pr
 from headroom_ci.commands import run
 from headroom_ci.commands import sessions
 from headroom_ci.errors import FatalError
-from headroom_ci.redact import redact
+from headroom_ci.safety.redact import redact
 
 
 

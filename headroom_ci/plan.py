@@ -14,7 +14,7 @@ from headroom_ci.errors import FatalError
 from headroom_ci.mining.findings import Evidence
 from headroom_ci.mining.findings import Finding
 from headroom_ci.mining.findings import Stats
-from headroom_ci.redact import redact
+from headroom_ci.safety.redact import redact
 from headroom_ci.rules import Recommendation
 from headroom_ci.rules import SECTIONS
 

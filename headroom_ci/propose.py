@@ -18,7 +18,7 @@ from headroom_ci.plan import TargetChange
 from headroom_ci.rules import Recommendation
 from headroom_ci.rules import recommend
 from headroom_ci.rules import SECTIONS
-from headroom_ci.screen import screen
+from headroom_ci.safety.text import screen
 
 
 class TargetFile(NamedTuple):

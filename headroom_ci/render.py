@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from headroom_ci.plan import findings_of
 from headroom_ci.plan import Plan
 from headroom_ci.plan import TargetChange
-from headroom_ci.redact import redact
+from headroom_ci.safety.redact import redact
 
 
 def diff(change: TargetChange, old: str | None) -> str:

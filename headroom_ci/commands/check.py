@@ -18,7 +18,7 @@ from typing import TextIO
 
 from headroom_ci import block
 from headroom_ci.cli import positive
-from headroom_ci import screen
+from headroom_ci.safety import text as screen
 from headroom_ci.errors import UsageError
 
 DEFAULT_MAX_TOKENS = 1500

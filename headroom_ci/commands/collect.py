@@ -35,9 +35,9 @@ from headroom_ci.commands.sessions import printable
 from headroom_ci.errors import FatalError
 from headroom_ci.mining.paths import relativize
 from headroom_ci.mining.paths import repo_roots
-from headroom_ci.redact import DEFAULT as DEFAULT_REDACTOR
-from headroom_ci.redact import redact as redact_text
-from headroom_ci.redact import Redactor
+from headroom_ci.safety.redact import DEFAULT as DEFAULT_REDACTOR
+from headroom_ci.safety.redact import redact as redact_text
+from headroom_ci.safety.redact import Redactor
 from headroom_ci.sessions import normalized
 from headroom_ci.sessions.bundle import is_bundle
 from headroom_ci.sessions.bundle import manifest

@@ -19,7 +19,7 @@ from github.Repository import Repository
 
 from headroom_ci.github.body import fingerprints_in
 from headroom_ci.github.client import GitHubError
-from headroom_ci.redact import redact
+from headroom_ci.safety.redact import redact
 
 ACTIONS_SETTING = (
     "GitHub Actions is not permitted to create pull requests in this repository: enable Settings → Actions → "

@@ -30,7 +30,7 @@ from headroom_ci.llm.screen import looks_like_injection
 from headroom_ci.mining.findings import Finding
 from headroom_ci.mining.findings import Stats
 from headroom_ci.propose import TargetFile
-from headroom_ci.redact import redact
+from headroom_ci.safety.redact import redact
 from headroom_ci.rules import _SECTION_OF as SECTION_OF_KIND  # shown to the model: one mapping for both
 from headroom_ci.rules import SECTIONS
 

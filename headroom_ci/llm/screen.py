@@ -6,7 +6,7 @@ URL it mentions is in what the agent ran in the cited evidence (a path may also 
 the repository); it carries no markup, hidden characters, machine path or secret; it tells the
 agent nothing dangerous (disable a check, skip tests, send data out, change credentials, pipe a
 download into a shell); it reads like no instruction to an AI; it repeats nothing people wrote
-in the file; and it is one short bullet line. The generic checks are headroom_ci.screen's;
+in the file; and it is one short bullet line. The generic checks are headroom_ci.safety.text's;
 this module adds what only a model's text needs. Pure: the repository is a predicate.
 
 The model reads transcripts' error lines, which are untrusted: an error line (or an issue body
@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from headroom_ci.block import find_block
 from headroom_ci.mining.findings import Finding
 from headroom_ci.rules import SECTIONS
-from headroom_ci.screen import hidden_unicode
-from headroom_ci.screen import machine_paths
-from headroom_ci.screen import redact
-from headroom_ci.screen import secrets
+from headroom_ci.safety.text import hidden_unicode
+from headroom_ci.safety.text import machine_paths
+from headroom_ci.safety.text import redact
+from headroom_ci.safety.text import secrets
 
 MAX_RULE_TOKENS = 100      # one line of a file loaded into every session
 DISPLAY_CHARS = 300        # of a rejected rule, as quoted in the plan and the PR description

@@ -11,7 +11,7 @@ from headroom_ci.mining.observe import is_empty_search
 from headroom_ci.mining.observe import observe
 from headroom_ci.mining.observe import Observation
 from headroom_ci.mining.paths import repo_roots
-from headroom_ci.redact import redact
+from headroom_ci.safety.redact import redact
 from headroom_ci.sessions.model import Session
 
 EVIDENCE_PER_FINDING = 5

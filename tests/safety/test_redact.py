@@ -28,13 +28,13 @@ from headroom_ci.mining.findings import Stats
 from headroom_ci.plan import Dropped
 from headroom_ci.plan import Plan
 from headroom_ci.propose import TargetFile
-from headroom_ci.redact import looks_random
-from headroom_ci.redact import redact
-from headroom_ci.redact import Redaction
-from headroom_ci.redact import Redactor
-from headroom_ci.redact import RULES
-from headroom_ci.redact import scan
-from headroom_ci.redact import secret_env
+from headroom_ci.safety.redact import looks_random
+from headroom_ci.safety.redact import redact
+from headroom_ci.safety.redact import Redaction
+from headroom_ci.safety.redact import Redactor
+from headroom_ci.safety.redact import RULES
+from headroom_ci.safety.redact import scan
+from headroom_ci.safety.redact import secret_env
 from headroom_ci.rules import Recommendation
 
 # Fake credentials are assembled from pieces so that this file does not itself look like it

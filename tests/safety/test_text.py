@@ -2,15 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from headroom_ci.screen import redact
-from headroom_ci.screen import hidden_unicode
-from headroom_ci.screen import machine_paths
-from headroom_ci.screen import mask
-from headroom_ci.screen import Problem
-from headroom_ci.screen import screen
-from headroom_ci.screen import SECRET_PATTERNS
-from headroom_ci.screen import secrets
-from headroom_ci.screen import shannon_entropy
+from headroom_ci.safety.text import redact
+from headroom_ci.safety.text import hidden_unicode
+from headroom_ci.safety.text import machine_paths
+from headroom_ci.safety.text import mask
+from headroom_ci.safety.text import Problem
+from headroom_ci.safety.text import screen
+from headroom_ci.safety.text import SECRET_PATTERNS
+from headroom_ci.safety.text import secrets
+from headroom_ci.safety.text import shannon_entropy
 
 # Fake credentials are assembled from pieces so that this file does not itself look like it
 # leaks one (to secret scanners, push protection, and this very module).
@@ -140,7 +140,7 @@ def test_no_secret(text: str) -> None:
 
 
 def test_every_example_is_a_pattern_of_the_table() -> None:
-    # The table lives in headroom_ci.redact; tests/test_redact.py has an example of every entry.
+    # The table lives in headroom_ci.safety.redact; tests/safety/test_redact.py has an example of every entry.
     kinds = {p.values[1].kind for p in SECRET_POSITIVES}  # type: ignore[union-attr]
     assert kinds <= {kind for kind, _ in SECRET_PATTERNS}
 
