@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import TextIO
 
+from headroom_ci.safety import inert
 from headroom_ci.safety.redact import redact
 
 # GitHub caps a step summary at 1 MiB; past it the summary upload fails.
@@ -43,6 +44,25 @@ def annotate(level: str, message: str, *, out: TextIO, title: str = "", file: st
         out.write(command(level, message, title=title, file=file) + "\n")
     else:
         out.write(f"{level}: {redact(message)}\n")
+
+
+def untrusted(text: str, *, out: TextIO, env: Mapping[str, str] = os.environ) -> None:
+    """Writes text that holds transcript or model words. In Actions it sits between
+    `::stop-commands::<token>` and `::<token>::`, so no line of it runs as a workflow command
+    (`::add-mask::`, `::set-output`, `::stop-commands::` of its own); the token is random per
+    call, so the text cannot end the fence early."""
+    text = redact(text)
+    if not text:
+        return
+    if not active(env):
+        out.write(text)
+        return
+    while True:
+        token = secrets.token_hex(16)
+        if token not in text:
+            break
+    end = "" if text.endswith("\n") else "\n"
+    out.write(f"::stop-commands::{token}\n{inert.log(text)}{end}::{token}::\n")
 
 
 def mask(value: str, *, out: TextIO, env: Mapping[str, str] = os.environ) -> None:

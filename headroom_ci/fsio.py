@@ -38,3 +38,23 @@ def write_text(path: Path, text: str) -> bool:
         os.unlink(tmp)
         raise
     return True
+
+
+def read_manifests(repo: Path) -> dict[str, str]:
+    """The repository's manifest files (what headroom_ci.safety.commands.facts_from reads), by name."""
+    from headroom_ci.safety.commands import MANIFEST_PREFIXES
+    from headroom_ci.safety.commands import MANIFESTS
+    try:
+        names = sorted(p.name for p in repo.iterdir()
+                       if p.name in MANIFESTS or p.name.startswith(MANIFEST_PREFIXES))
+    except OSError:
+        return {}
+    out: dict[str, str] = {}
+    for name in names:
+        path = repo / name
+        if path.is_file() and not path.is_symlink():
+            try:
+                out[name] = path.read_bytes()[:1_000_000].decode("utf-8", "replace")
+            except OSError:
+                continue
+    return out

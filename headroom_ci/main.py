@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FatalError as exc:
         if actions.active():
             actions.annotate("error", str(exc), title=f"headroom-ci {args.command}", out=sys.stdout)
-        print(f"headroom-ci: error: {redact(str(exc))}", file=sys.stderr)
+        actions.untrusted(f"headroom-ci: error: {exc}\n", out=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -18,7 +18,8 @@ from headroom_ci.plan import TargetChange
 from headroom_ci.rules import Recommendation
 from headroom_ci.rules import recommend
 from headroom_ci.rules import SECTIONS
-from headroom_ci.safety.text import screen
+from headroom_ci.safety import rule as safety
+from headroom_ci.safety.commands import Facts
 
 
 class TargetFile(NamedTuple):
@@ -35,10 +36,10 @@ def sections_of(recs: Sequence[Recommendation]) -> list[Section]:
     return out
 
 
-def _unsafe(rec: Recommendation) -> str | None:
-    # A rule about a value redaction removed says nothing an agent could follow.
-    kinds = {p.kind for p in screen(rec.content)} | ({"redacted-value"} if "[REDACTED:" in rec.content else set())
-    return "; ".join(sorted(kinds)) if kinds else None
+def _unsafe(rec: Recommendation, facts: Facts) -> str | None:
+    # The one safety screen, for the deterministic rules and the model's alike.
+    problems = safety.problems(rec.content, facts)
+    return "; ".join(problems) if problems else None
 
 
 def _fit(target: TargetFile, recs: list[Recommendation], *, date: str,
@@ -58,14 +59,15 @@ def _fit(target: TargetFile, recs: list[Recommendation], *, date: str,
 def propose(findings: Sequence[Finding], stats: Stats, *, repo: str, targets: Mapping[str, TargetFile],
             date: str, max_tokens: int, skipped: int,
             candidates: Sequence[Recommendation] | None = None,
-            rejected: Sequence[Dropped] = ()) -> Plan:
+            rejected: Sequence[Dropped] = (), facts: Facts = Facts()) -> Plan:
     """`targets` maps a role ("context", and "memory" when a memory file is given) to its file.
     `candidates` are rules from another analyzer (the LLM's), ranked, in place of the
-    deterministic ones; `rejected` are what that analyzer's own screening dropped."""
+    deterministic ones; `rejected` are what that analyzer's own screening dropped; `facts` are
+    what the repository names (packages, URLs), which a rule's commands may use."""
     recs: list[Recommendation] = []
     dropped: list[Dropped] = list(rejected)
     for rec in (recommend(findings) if candidates is None else candidates):
-        reason = _unsafe(rec)
+        reason = _unsafe(rec, facts)
         if reason:
             dropped.append(Dropped(rec.fingerprint, rec.content, f"unsafe: {reason}"))
         elif rec.target not in targets:

@@ -372,8 +372,13 @@ def test_pr_rules_table_escapes_pipes(world: World) -> None:
     rows = table[2:]
     assert len(rows) == len(_plan(world)["recommendations"])  # type: ignore[arg-type]
     assert [len(re.split(r"(?<!\\)\|", row)) for row in rows] == [8] * len(rows)
-    assert ("| File Path Corrections | `docs/a\\|b/guide.md` does not exist: the file is `docs/x\\|y/guide.md` "
-            "(5 sessions, 4 CI runs). | 5 | 4 | ~31/session |") in body
+
+
+def test_a_path_a_shell_would_read_as_a_pipe_is_not_a_rule(world: World) -> None:
+    dropped = {d["content"]: d["reason"] for d in _plan(world)["dropped"]}  # type: ignore[union-attr]
+    assert dropped["- `docs/a|b/guide.md` does not exist: the file is `docs/x|y/guide.md` (5 sessions, 4 CI runs)."] \
+        == "unsafe: a pipe: `docs/a|b/guide.md`; a pipe: `docs/x|y/guide.md`"
+    assert "docs/a|b" not in world.agents_md
 
 
 def test_good_artifacts_still_come_through(world: World) -> None:
@@ -383,8 +388,7 @@ def test_good_artifacts_still_come_through(world: World) -> None:
                  "- Run tests with `npm run test:unit` in `web/`, not `npm test` (there is no `test` script; "
                  "3 sessions, 2 CI runs).",
                  "- `services/api/models/user.py` does not exist: the file is `services/api/app/models/user.py` "
-                 "(3 sessions, 3 CI runs).",
-                 "- `docs/a|b/guide.md` does not exist: the file is `docs/x|y/guide.md` (5 sessions, 4 CI runs)."):
+                 "(3 sessions, 3 CI runs)."):
         assert rule in block
     assert world.agents_md.startswith(EXAMPLE_AGENTS.read_text())
     stats = _plan(world)["stats"]

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from headroom_ci import actions
 from headroom_ci import block
 from headroom_ci.cli import positive
 from headroom_ci.safety import text as screen
@@ -38,7 +39,7 @@ def check(*, files: Sequence[str], max_tokens: int, out: TextIO) -> int:
     failed = False
     for path in files:
         for line in check_file(path, max_tokens=max_tokens):
-            out.write(line + "\n")
+            actions.untrusted(line + "\n", out=out)
             failed = True
     return 1 if failed else 0
 

@@ -19,6 +19,7 @@ from headroom_ci import llm
 from headroom_ci import render
 from headroom_ci.cli import positive
 from headroom_ci.errors import FatalError
+from headroom_ci.fsio import read_manifests
 from headroom_ci.fsio import read_text
 from headroom_ci.fsio import write_text
 from headroom_ci.llm import LLMFlags
@@ -28,6 +29,7 @@ from headroom_ci.plan import Plan
 from headroom_ci.plan import to_dict
 from headroom_ci.propose import propose
 from headroom_ci.propose import TargetFile
+from headroom_ci.safety.commands import facts_from
 from headroom_ci.sessions.discover import local_sessions
 from headroom_ci.sessions.load import iter_paths
 from headroom_ci.sessions.model import Session
@@ -131,7 +133,8 @@ def make_plan(settings: LearnSettings) -> Learned:
     plan = propose(findings, miner.stats(), repo=str(repo), targets=targets,
                    date=today(), max_tokens=settings.max_block_tokens, skipped=skipped,
                    candidates=analysis.candidates if analysis else None,
-                   rejected=analysis.rejected if analysis else ())
+                   rejected=analysis.rejected if analysis else (),
+                   facts=facts_from(read_manifests(repo)))
     report = analysis.report if analysis else None
     if report is not None:
         plan = dataclasses.replace(plan, llm=report.to_dict())
@@ -171,13 +174,15 @@ def _print(plan: Plan, olds: list[str | None], *, settings: LearnSettings, out: 
            llm_report: Report | None = None) -> None:
     tail = f"\n{llm_report.line()}\n" if llm_report else ""
     if settings.format == "json":
+        # Every line of indented JSON starts with a space or a bracket: it holds no workflow
+        # command, and a redirected plan must stay plain JSON.
         doc = to_dict(plan)
         doc["diffs"] = [render.diff(c, old) for c, old in zip(plan.targets, olds)]
         out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     elif settings.format == "markdown":
-        out.write(render.markdown(plan, olds=olds) + tail)
+        actions.untrusted(render.markdown(plan, olds=olds) + tail, out=out)
     else:
-        out.write(render.text(plan, olds=olds, applied=settings.apply) + tail)
+        actions.untrusted(render.text(plan, olds=olds, applied=settings.apply) + tail, out=out)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

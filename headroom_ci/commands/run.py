@@ -82,7 +82,7 @@ def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.en
     with actions.group("learn", out=out, env=env):
         learned = learn_cmd.make_plan(learn_cmd.settings_from(args, paths=(str(sessions),)))
         learn_cmd.write_plan(learned.plan, plan_out)
-        out.write(render.text(learned.plan, olds=learned.olds, applied=False))
+        actions.untrusted(render.text(learned.plan, olds=learned.olds, applied=False), out=out, env=env)
     learn_cmd.report_to_actions(learned.plan, learned.olds, plan_path=plan_out, llm_report=learned.report, env=env)
 
     if args.dry_run:
