@@ -19,7 +19,11 @@ from typing import TextIO
 from headroom_ci import actions
 from headroom_ci import block
 from headroom_ci.cli import positive
+from headroom_ci.fsio import read_manifests
+from headroom_ci.safety import rule
 from headroom_ci.safety import text as screen
+from headroom_ci.safety.commands import Facts
+from headroom_ci.safety.commands import facts_from
 from headroom_ci.errors import UsageError
 
 DEFAULT_MAX_TOKENS = 1500
@@ -64,6 +68,11 @@ def check_file(path: str, *, max_tokens: int) -> list[str]:
         return [str(exc)]
     start, end = span
     found = _screen(text, start, end)
+    # A line with a hidden character, machine path or secret is reported for that first: the
+    # rule screen would only say the same again in other words.
+    flagged = {line for line, _, _ in found}
+    found += [p for p in _unsafe_rules(text, start, end, facts_from(read_manifests(Path(path).parent)))
+              if p[0] not in flagged]
     tokens = _tokens(text[start:end], sections or [])
     if tokens > max_tokens:
         line, _ = _file_position(text, start, 1, 1)
@@ -88,6 +97,19 @@ def _screen(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
         for p in run(text[start:end]):
             line, column = _file_position(text, start, p.line, p.column)
             found.append((line, column, f"{p.kind}: {p.text} — {hint}"))
+    return found
+
+
+def _unsafe_rules(text: str, start: int, end: int, facts: Facts) -> list[tuple[int, int, str]]:
+    """The one safety screen learn applies, on each rule line of the block as people left it."""
+    found: list[tuple[int, int, str]] = []
+    for number, line in enumerate(text[start:end].splitlines(keepends=True), 1):
+        bare = line.rstrip("\r\n")
+        if bare.lstrip().startswith(("- ", "* ", "+ ")):
+            reasons = rule.problems(bare.strip(), facts)
+            if reasons:
+                line_no, column = _file_position(text, start, number, len(bare) - len(bare.lstrip()) + 1)
+                found.append((line_no, column, "unsafe-rule: " + "; ".join(reasons) + " — rewrite or remove the rule"))
     return found
 
 

@@ -20,10 +20,12 @@ from headroom_ci.llm import digest as digests
 from headroom_ci.llm import screen
 from headroom_ci.mining.findings import Finding
 from headroom_ci.mining.findings import Stats
+from headroom_ci.fsio import read_manifests
 from headroom_ci.plan import Dropped
 from headroom_ci.propose import TargetFile
 from headroom_ci.rules import Recommendation
 from headroom_ci.rules import SECTIONS
+from headroom_ci.safety.commands import facts_from
 
 MAX_REPO_ENTRIES = 50_000
 # Folders that are never where a rule's path points: tool caches and installed dependencies.
@@ -184,7 +186,8 @@ def analyze(findings: Sequence[Finding], stats: Stats, *, settings: LLMSettings,
     existing: dict[str, str] = {}
     for target in targets.values():
         existing.update(screen.human_lines(target.path, target.text))
-    accepted, rejected = screen.check(proposals, shown, known_path=paths.__contains__, existing=existing)
+    accepted, rejected = screen.check(proposals, shown, known_path=paths.__contains__, existing=existing,
+                                      facts=facts_from(read_manifests(repo)))
     # Ranked as propose() expects, best first: the block budget leaves out the last ones.
     ranked = sorted((_recommendation(a) for a in accepted), key=lambda r: (-r.evidence_count, -r.tokens_saved))
     return Analysis(ranked, [_dropped(r) for r in rejected],

@@ -28,10 +28,11 @@ from dataclasses import dataclass
 from headroom_ci.block import find_block
 from headroom_ci.mining.findings import Finding
 from headroom_ci.rules import SECTIONS
-from headroom_ci.safety.text import hidden_unicode
+from headroom_ci.safety import rule as safety
+from headroom_ci.safety.commands import Facts
+from headroom_ci.safety.rule import looks_like_injection as looks_like_injection
 from headroom_ci.safety.text import machine_paths
 from headroom_ci.safety.text import redact
-from headroom_ci.safety.text import secrets
 
 MAX_RULE_TOKENS = 100      # one line of a file loaded into every session
 DISPLAY_CHARS = 300        # of a rejected rule, as quoted in the plan and the PR description
@@ -96,133 +97,14 @@ def tokens(text: str) -> int:
     return -(-len(text) // 4)
 
 
-# ── untrusted wording ──────────────────────────────────────────────────────────────────────
+# ── grounding patterns ─────────────────────────────────────────────────────────────────────
 
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
-
-_AI = r"(?:ai|a\.i\.|llm|assistant|language model|model|agent|bot|claude|codex|gemini|copilot|cursor)s?"
-_INJECTION = (
-    _rx(r"\b(?:ignore|disregard|forget|override)\b[^.\n]{0,30}\b(?:previous|prior|above|earlier|preceding|all|"
-        r"any|your|other|the)\b[^.\n]{0,20}\b(?:instructions?|rules|prompts?|messages|guidelines|directions)\b"),
-    _rx(r"\bsystem\s+prompt\b"),
-    _rx(r"\b(?:new|updated|additional|hidden|secret|special)\s+instructions?\b"),
-    _rx(r"\bnote\s+(?:to|for)\s+(?:the\s+|any\s+)?" + _AI + r"\b"),
-    _rx(r"\b" + _AI + r"\b[^.\n]{0,30}\b(?:must|should|shall|needs? to|are required to|are instructed to|have to)\b"
-        r"[^.\n]{0,30}\b(?:add|write|insert|append|include|put|record)\b"),
-    _rx(r"\b(?:add|write|insert|append|put|include|record)\b[^.\n]{0,40}\b(?:agents|claude|gemini|memory|"
-        r"copilot-instructions)\.md\b"),
-    _rx(r"\b(?:add|write|insert|append)\s+(?:this|the\s+following|these)\s+(?:rules?|lines?|instructions?|notes?)\b"),
-    _rx(r"<\|?(?:im_start|im_end|system|endoftext)\|?>|\[/?INST\]|</?(?:system|instructions?)>"),
-)
-
-
-def looks_like_injection(text: str) -> bool:
-    """Whether text addresses an AI with instructions, as prompt injection does."""
-    return any(p.search(text) for p in _INJECTION)
-
-
-_NEGATED = re.compile(r"(?:\bnever|\bnot|n't|\bno)\s+(?:ever\s+)?$", re.IGNORECASE)
-_CHECKS = (r"(?:tests?|test\s+suites?|checks?|ci|hooks?|pre-commit|lint(?:ing|ers?|s)?|type[- ]?check(?:s|ing|ers?)?|"
-           r"mypy|eslint|ruff|flake8|pylint|security|verification|validation|sandbox(?:ing)?|safety|guardrails?|"
-           r"code\s+review|reviews?|signing|assertions?|warnings?|errors?|failures?)")
-_SKIP = _rx(r"\b(?:skip(?:ping)?|bypass(?:ing)?|disabl(?:e|ing)|turn(?:ing)?\s+off|deactivat(?:e|ing)|"
-            r"suppress(?:ing)?|silenc(?:e|ing)|comment(?:ing)?\s+out|ignor(?:e|ing)|mut(?:e|ing))\b"
-            r"[^.;:\n]{0,30}?\b" + _CHECKS + r"\b")
-_MASKING = _rx(r"--no-verify\b|\|\|\s*(?:true|:|exit\s+0)(?![\w-])|\bcontinue-on-error\b|\ballow[_-]failures?\b|"
-               r"--dangerously-skip-permissions|--yolo\b|pytest\.mark\.(?:skip|xfail)|@(?:unittest\.)?skip\b|"
-               r"\b(?:it|describe|test)\.skip\(|\bxit\(|type:\s*ignore|\bnoqa\b|eslint-disable|@ts-(?:ignore|nocheck)|"
-               r"\bnosec\b|\bSKIP=\w")
-_SECRET_NOUN = (r"(?:\b(?:secrets?|credentials?|passwords?|api[ _-]?keys?|private\s+keys?|ssh\s+keys?|"
-                r"(?:access|auth|api|bearer|github|gh|npm|pypi|secret|session|personal\s+access)[ _-]?tokens?|"
-                r"env(?:ironment)?\s+(?:variables|vars)|cookies?)\b|\.env\b)")
-_EXFILTRATION = (
-    _rx(r"\b(?:send|post|upload|exfiltrat\w*|leak|forward|share|e-?mail|transmit|expose|publish)\b[^;\n]{0,40}?"
-        + _SECRET_NOUN),
-    _rx(r"\bprintenv\b|\benv\s*\||\bset\s*\||\becho\s+[\"']?\$\{?\w*(?:TOKEN|SECRET|PASSW(?:OR)?D|KEY)\b"),
-    _rx(r"(?:~|\$HOME|\$\{HOME\})/\.(?:ssh|aws|gnupg|netrc|npmrc|pypirc|docker/config)|\bid_(?:rsa|ed25519|ecdsa)\b|"
-        r"\bcat\s+\S*\.env\b"),
-    _rx(r"\b(?:curl|wget|http|httpie|nc|ncat|netcat)\b[^\n]*\s(?:-d|--data(?:-\w+)?|-F|--form|-T|--upload-file|"
-        r"--post-(?:data|file))(?![\w-])"),
-    re.compile(r"\$\{\{\s*secrets\.|\$\{?[A-Z][A-Z0-9_]*(?:TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY|ACCESS_KEY)\b"),
-)
-_CREDENTIALS = (
-    _rx(r"\b(?:change|rotate|reset|replace|regenerate|revoke|overwrite|modify|set|export|update|edit|remove|"
-        r"delete)\b[^.;\n]{0,30}\b(?:credentials?|passwords?|api[ _-]?keys?|(?:access|auth|api|bearer|github|gh|"
-        r"npm|pypi|deploy|personal\s+access)[ _-]?tokens?|ssh\s+keys?|deploy\s+keys?|secrets?|authorized_keys|"
-        r"known_hosts)\b"),
-    _rx(r"\bgit\s+config\b[^\n`]*\b(?:credential|url\.|user\.(?:email|name|signingkey))|\bgh\s+auth\s+(?:login|"
-        r"logout|refresh|token|setup-git)\b|\bgit\s+remote\s+(?:set-url|add)\b|\b(?:npm|yarn|pnpm)\s+(?:login|"
-        r"adduser|token)\b|\bdocker\s+login\b|\bssh-(?:keygen|add|copy-id)\b"),
-)
-_FETCH = r"(?:curl|wget|fetch|iwr|irm|invoke-webrequest|invoke-restmethod)"
-_RUNNER = (r"(?:sudo\s+(?:-\S+\s+)*)?(?:env\s+(?:\S+=\S*\s+)*)?(?:(?:ba|z|k|c|tc|da|fi|a)?sh|python[\d.]*|perl|"
-           r"ruby|node|php|pwsh|powershell|iex|invoke-expression|source)\b")
-_PIPE_TO_SHELL = (
-    _rx(r"\b" + _FETCH + r"\b[^\n]*?\|\s*" + _RUNNER),
-    _rx(r"\b(?:(?:ba|z|k)?sh|source)\s+<\(\s*" + _FETCH + r"\b"),
-    _rx(r"\$\(\s*" + _FETCH + r"\b"),
-    _rx(r"\biex\s*\(|\binvoke-expression\b"),
-)
-_MARKUP = (
-    (re.compile(r"<!--|-->"), "an HTML comment"),
-    (_rx(r"headroom:learn"), "marker text"),
-    (re.compile(r"!\[[^\]]*\]\("), "a markdown image"),
-)
-_TAG = re.compile(r"<\s*/?\s*[A-Za-z][\w:-]*(?:\s[^<>]*)?/?\s*>")
-_URL = _rx(r"\b[a-z][a-z0-9+.-]*://[^\s`<>\"')\]]+|\bwww\.[^\s`<>\"')\]]+|\b(?:javascript|data|vbscript):(?!\s)")
 _CODE = re.compile(r"(`+)(.+?)\1")
 _BARE_PATH = re.compile(r"(?<![\w./@-])(?:\.{1,2}/)?[\w.-]+(?:/[\w.-]+)+/?")
-_INSTALL = _rx(r"\b(?:pip3?|npm|pnpm|yarn|bun|poetry|uv|cargo|gem|go|apt-get|apt|brew|conda)\s+"
+_INSTALL = re.compile(r"(?i)\b(?:pip3?|npm|pnpm|yarn|bun|poetry|uv|cargo|gem|go|apt-get|apt|brew|conda)\s+"
                r"(?:(?:pip\s+)?install|add|i|get)\s+((?:[\w@./:=<>~^+-]+\s*){1,5})")
 _SPLIT = re.compile(r"[\s'\"]+|&&|\|\||[;|()<>]")
 _TRIVIAL = re.compile(r"[\W_]*\d*[\W_]*|N|-[A-Za-z]")  # numbers, punctuation, a lone short flag letter N
-
-
-def _first(patterns: Iterable[re.Pattern[str]], text: str) -> re.Match[str] | None:
-    return next((m for p in patterns for m in [p.search(text)] if m), None)
-
-
-def _skip_instruction(text: str) -> re.Match[str] | None:
-    # "Do not skip tests" is a fine rule; "skip the tests" is not.
-    for m in _SKIP.finditer(text):
-        if not _NEGATED.search(text[max(0, m.start() - 12): m.start()]):
-            return m
-    return None
-
-
-def _danger(content: str) -> list[str]:
-    out = []
-    if (m := _skip_instruction(content)) or (m := _MASKING.search(content)):
-        out.append(f"tells the agent to disable a check or skip tests ({m.group(0).strip()!r})")
-    if m := _first(_EXFILTRATION, content):
-        out.append(f"could send out or expose secrets ({m.group(0).strip()!r})")
-    if m := _first(_CREDENTIALS, content):
-        out.append(f"touches credentials ({m.group(0).strip()!r})")
-    if m := _first(_PIPE_TO_SHELL, content):
-        out.append(f"pipes a download into a shell ({m.group(0).strip()!r})")
-    if looks_like_injection(content):
-        out.append("reads like an instruction to an AI (prompt injection)")
-    return out
-
-
-def _markup(content: str) -> list[str]:
-    out = [what for pattern, what in _MARKUP if pattern.search(content)]
-    if _TAG.search(_CODE.sub(" ", content)):
-        out.append("HTML")
-    return [f"contains {what}" for what in out]
-
-
-def _generic(content: str) -> list[str]:
-    out = []
-    if hidden := hidden_unicode(content):
-        out.append("hidden unicode: " + ", ".join(p.text for p in hidden))
-    if machine_paths(content):
-        out.append("an absolute machine path")
-    if found := secrets(content):
-        out.append("a secret-looking string (" + ", ".join(sorted({p.kind for p in found})) + ")")
-    return out
 
 
 # ── grounding ──────────────────────────────────────────────────────────────────────────────
@@ -304,8 +186,15 @@ def _ungrounded(content: str, evidence: Evidence, known_path: Callable[[str], bo
     return list(dict.fromkeys(_norm(t) for t in missing if _norm(t)))
 
 
-def _urls(content: str, evidence: Evidence) -> list[str]:
-    return [u for m in _URL.finditer(content) for u in [m.group(0).rstrip(".,;:")] if u not in evidence.commands]
+def _rests_on(content: str, evidence: Evidence, known_path: Callable[[str], bool]) -> bool:
+    """Whether the rule quotes something the agent ran, or a path of the repository: prose alone
+    ("push directly to main") rests on nothing the evidence shows."""
+    for m in _CODE.finditer(content):
+        words = [t for t in _SPLIT.split(m.group(2)) if _norm(t)]
+        if any(_norm(t) in evidence.command_tokens or known_path(posixpath.normpath(_norm(t))) for t in words
+               if not _TRIVIAL.fullmatch(_norm(t)) and _norm(t) not in TOOL_WORDS):
+            return True
+    return any(_grounded(m.group(0), evidence, known_path) for m in _BARE_PATH.finditer(_CODE.sub(" ", content)))
 
 
 # ── the screen ─────────────────────────────────────────────────────────────────────────────
@@ -332,12 +221,13 @@ def human_lines(path: str, text: str | None) -> dict[str, str]:
 
 
 def check(proposals: Sequence[Proposal], findings: Sequence[Finding], *, known_path: Callable[[str], bool],
-          existing: Mapping[str, str], max_tokens: int = MAX_RULE_TOKENS) -> tuple[list[Accepted], list[Rejected]]:
+          existing: Mapping[str, str], max_tokens: int = MAX_RULE_TOKENS,
+          facts: Facts = Facts()) -> tuple[list[Accepted], list[Rejected]]:
     """The rules that may go to the block, and the others with every reason they may not.
 
     `findings` are those the model was shown (the only ids it may cite); `known_path` says
     whether a repo-relative path exists in the repository; `existing` is `human_lines` of the
-    target files.
+    target files; `facts` what the repository names, for the safety screen.
     """
     by_id = {f.id: f for f in findings}
     accepted: list[Accepted] = []
@@ -347,7 +237,8 @@ def check(proposals: Sequence[Proposal], findings: Sequence[Finding], *, known_p
         ids = tuple(dict.fromkeys(p.finding_ids))
         cited = tuple(by_id[i] for i in ids if i in by_id)
         fp = fingerprint(p.section, ids, cited)
-        reasons = _reasons(p, ids, cited, known_path=known_path, existing=existing, max_tokens=max_tokens)
+        reasons = _reasons(p, ids, cited, known_path=known_path, existing=existing, max_tokens=max_tokens,
+                           facts=facts)
         content = bullet(p.rule)
         if not reasons and content is not None:
             if _normal(content) in seen.values():
@@ -363,7 +254,10 @@ def check(proposals: Sequence[Proposal], findings: Sequence[Finding], *, known_p
 
 
 def _reasons(p: Proposal, ids: tuple[str, ...], cited: tuple[Finding, ...], *, known_path: Callable[[str], bool],
-             existing: Mapping[str, str], max_tokens: int) -> list[str]:
+             existing: Mapping[str, str], max_tokens: int, facts: Facts) -> list[str]:
+    if len(p.rule) > safety.MAX_RULE_CHARS:
+        # Before any pattern runs: a long answer costs nothing to refuse.
+        return [f"longer than {safety.MAX_RULE_CHARS} characters"]
     content = bullet(p.rule)
     if content is None:
         return ["not one line of text"]
@@ -381,15 +275,13 @@ def _reasons(p: Proposal, ids: tuple[str, ...], cited: tuple[Finding, ...], *, k
             reasons.append(f"{MEMORY_SECTION} holds only commands people rejected")
         elif p.section != MEMORY_SECTION and any(memory):
             reasons.append(f"a rejected command belongs under {MEMORY_SECTION}, in the memory file")
-    reasons += _markup(content) + _generic(content) + _danger(content)
+    reasons += safety.problems(content, facts)
     if cited and not unknown:
         evidence = Evidence(cited)
-        if urls := _urls(content, evidence):
-            reasons.append("a URL not in the evidence: " + ", ".join(urls[:3]))
+        if not _rests_on(content, evidence, known_path):
+            reasons.append("names no command or path of its cited evidence")
         if missing := _ungrounded(content, evidence, known_path):
             reasons.append("not in the cited evidence or the repository: " + ", ".join(f"`{t}`" for t in missing[:5]))
-    elif urls := [m.group(0) for m in _URL.finditer(content)]:
-        reasons.append("a URL not in the evidence: " + ", ".join(urls[:3]))
     if where := existing.get(_normal(content)):
         reasons.append(f"repeats {where}")
     if tokens(content) > max_tokens:
@@ -420,9 +312,11 @@ def _mask_machine_paths(text: str) -> str:
 
 
 def display(text: str, limit: int = DISPLAY_CHARS) -> str:
-    """A rejected rule or its reason as safe to quote in a plan, a job summary or a PR: hidden
-    characters spelled out, machine paths and secrets masked, no comment to hide text in, no
-    live link, one line, bounded."""
+    """A rejected rule or its reason as plain, safe text for a plan: bounded before anything
+    else runs, hidden characters spelled out, machine paths and secrets masked, no comment to
+    hide text in, no live link, one line. Markdown renderers make it inert on top
+    (headroom_ci.safety.inert)."""
+    text = text[: limit * 4]
     text = redact(_mask_machine_paths(_visible(text)))
     text = text.replace("<!--", "&lt;!--").replace("-->", "--&gt;")
     text = re.sub(r"(?i)\b([a-z][a-z0-9+.-]*)://", r"\1[:]//", text)

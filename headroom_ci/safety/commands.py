@@ -239,7 +239,8 @@ def _installs(program: str, args: list[str], facts: Facts) -> list[str]:
         if a.startswith("-"):
             # A flag's value is not a package (`-r requirements.txt`, `--prefix dir`).
             skip_next = a in ("-r", "--requirement", "-c", "--constraint", "-e", "--editable", "--prefix",
-                              "--target", "-t", "--root", "--python", "-p", "-w", "--workspace", "--filter")
+                              "--target", "-t", "--root", "--python", "-p", "-w", "--workspace", "--filter") \
+                or a in _INDEX_FLAGS
             continue
         if a.startswith((".", "/")):
             continue  # a local path, checked by the path rules

@@ -91,6 +91,15 @@ _BRANCH_POLICY = (
         r"[^.;\n]{0,12}\b(?:main|master|trunk|default\s+branch|production|release)\b"),
     _rx(r"\bforce[- ]?push\w*\b|\bpush\b[^.;\n]{0,20}--force\b"),
 )
+_FETCH = r"(?:curl|wget|fetch|iwr|irm|invoke-webrequest|invoke-restmethod)"
+_RUNNER = (r"(?:sudo\s+(?:-\S+\s+)*)?(?:env\s+(?:\S+=\S*\s+)*)?(?:(?:ba|z|k|c|tc|da|fi|a)?sh|python[\d.]*|perl|"
+           r"ruby|node|php|pwsh|powershell|iex|invoke-expression|source)\b")
+_PIPE_TO_SHELL = (
+    _rx(r"\b" + _FETCH + r"\b[^\n]*?\|\s*" + _RUNNER),
+    _rx(r"\b(?:(?:ba|z|k)?sh|source)\s+<\(\s*" + _FETCH + r"\b"),
+    _rx(r"\$\(\s*" + _FETCH + r"\b"),
+    _rx(r"\biex\s*\(|\binvoke-expression\b"),
+)
 _MARKUP = (
     (re.compile(r"<!--|-->"), "an HTML comment"),
     (_rx(r"headroom:learn"), "marker text"),
@@ -133,6 +142,8 @@ def danger(text: str) -> list[str]:
         out.append(f"could send out or expose secrets ({m.group(0).strip()!r})")
     if m := _first(_CREDENTIALS, text):
         out.append(f"touches credentials ({m.group(0).strip()!r})")
+    if m := _first(_PIPE_TO_SHELL, text):
+        out.append(f"pipes a download into a shell ({m.group(0).strip()!r})")
     if m := _first(_BRANCH_POLICY, text):
         out.append(f"changes how code reaches a branch ({m.group(0).strip()!r})")
     if looks_like_injection(text):
@@ -141,7 +152,9 @@ def danger(text: str) -> list[str]:
 
 
 def _alphabet(text: str) -> list[str]:
-    odd = dict.fromkeys(ch for ch in text if not (" " <= ch <= "~") and ch not in _TYPOGRAPHY)
+    # Invisible and control characters are the hidden-unicode check's to report.
+    odd = dict.fromkeys(ch for ch in text if not (" " <= ch <= "~") and ch not in _TYPOGRAPHY
+                        and unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"))
     if not odd:
         return []
     names = [f"U+{ord(ch):04X} {unicodedata.name(ch, '')}".rstrip() for ch in list(odd)[:3]]
