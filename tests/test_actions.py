@@ -67,3 +67,26 @@ def test_summary_is_appended_and_capped(tmp_path: Path) -> None:
     actions.add_summary("x" * (2 * 1024 * 1024), env=env)
     assert path.stat().st_size < 1024 * 1024
     assert path.read_text().endswith("*(summary truncated)*\n")
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("::add-mask::x\n::stop-commands::abc\n::abc::\n##[set-output name=a]b\nrule\n", id="commands"),
+    pytest.param("no newline at the end", id="no-final-newline"),
+])
+def test_untrusted_text_sits_between_stop_commands_and_its_random_end(text: str) -> None:
+    out = io.StringIO()
+    actions.untrusted(text, out=out, env=ON)
+    lines = out.getvalue().splitlines()
+    token = lines[0].removeprefix("::stop-commands::")
+    assert re.fullmatch(r"[0-9a-f]{32}", token) and lines[-1] == f"::{token}::"
+    assert "\n".join(lines[1:-1]) == text.rstrip("\n").replace("##[", "#\u200b#[")
+    elsewhere = io.StringIO()
+    actions.untrusted(text, out=elsewhere, env={})
+    assert elsewhere.getvalue() == text
+
+
+def test_untrusted_text_gets_a_new_token_each_time() -> None:
+    outs = [io.StringIO(), io.StringIO()]
+    for out in outs:
+        actions.untrusted("x\n", out=out, env=ON)
+    assert outs[0].getvalue() != outs[1].getvalue()

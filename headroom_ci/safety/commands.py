@@ -140,7 +140,8 @@ def problems(command: str, facts: Facts = Facts()) -> list[str]:
     for token, what in _SPECIAL:
         if token in bare and what not in out:
             out.append(what)
-    words = bare.split()
+    words = bare.split(" ")
+    words = [w for w in words if w]
     if not words:
         return out
     if not out and not all(_SAFE.fullmatch(w) for w in words):
@@ -221,17 +222,22 @@ def _indexes(args: list[str], facts: Facts) -> list[str]:
 def _installs(program: str, args: list[str], facts: Facts) -> list[str]:
     if program == "python" and args[:2] == ["-m", "pip"]:
         program, args = "pip", args[2:]
-    if program == "uv" and args[:2] in (["pip", "install"], ["tool", "install"], ["tool", "run"]):
+    if program == "uv" and args[:2] in (["tool", "install"], ["tool", "run"]):
         program, args = "uvx", args[2:]
+    if program == "uv" and args[:2] == ["pip", "install"]:
+        program, args = "pip", args[1:]
     subs = _INSTALLS.get(program)
     if subs is None:
         return []
+    sub = ""
     if subs != ("",):
         if not args or args[0] not in subs:
             return []
-        args = args[1:]
+        sub, args = args[0], args[1:]
     out: list[str] = []
     skip_next = False
+    # A runner takes one package and hands it the rest: `npx vitest run`.
+    one = subs == ("",) or program in ("npm", "pnpm", "yarn", "bun", "pipx") and sub in ("exec", "dlx", "x", "run")
     for a in args:
         if skip_next:
             skip_next = False
@@ -247,4 +253,6 @@ def _installs(program: str, args: list[str], facts: Facts) -> list[str]:
         name = a.split("@", 1)[0] if program == "go" else _package(a)
         if name and not _named(name, facts):
             out.append(f"installs a package the repository does not name ({name})")
+        if one:
+            break
     return out

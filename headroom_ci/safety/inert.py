@@ -26,7 +26,7 @@ def code_span(text: str, *, limit: int = MAX_CODE) -> str:
         text = text[: limit - 1] + "…"
     longest = max((len(m.group(0)) for m in _LONGEST_TICKS.finditer(text)), default=0)
     fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or (longest and text.strip() != text) else ""
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
     if not text:
         return f"{fence} {fence}"
     return f"{fence}{pad}{text}{pad}{fence}"
