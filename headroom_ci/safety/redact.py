@@ -56,6 +56,7 @@ scanner above reaches the target with the standard library, so no compiled depen
 """
 from __future__ import annotations
 
+import base64
 import bisect
 import json
 import math
@@ -112,6 +113,9 @@ class Rule:
 # Open-ended repeats are capped (at _CAP characters) for the same reason.
 _B = r"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrt]))"
 _CAP = "1024"
+# For prefixes no word ends in (ghp_, hf_, hvs.): a token glued to a name by - or _
+# (MY_TOKEN_ghp_…, x-hf_…) is still a token; only a letter or digit before it makes a word.
+_BP = r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))"
 # Base64url / base62 token characters.
 _TOK = r"[A-Za-z0-9_-]"
 # Placeholders and references are not secrets: $VAR, ${{ secrets.X }}, <token>, ***, [REDACTED:…].
@@ -217,14 +221,14 @@ RULES: tuple[Rule, ...] = (
     # personal, gho_ OAuth, ghu_ user-to-server, ghs_ server-to-server (Actions' GITHUB_TOKEN),
     # ghr_ refresh, then 36 base62, "up to 255"; fine-grained PATs github_pat_ + 22 + _ + 59.
     Rule("github-token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), re.compile(
-        _B + r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{50,255})(?![A-Za-z0-9_])")),
+        _BP + r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{50,255})(?![A-Za-z0-9_])")),
     # GitLab personal/project/group access tokens (docs.gitlab.com "Token prefixes"): glpat-
     # + 20 characters (newer ones longer, with a .01. routing part).
-    Rule("gitlab-token", ("glpat-",), re.compile(_B + r"glpat-[A-Za-z0-9_.-]{20,%s}" % _CAP)),
+    Rule("gitlab-token", ("glpat-",), re.compile(_BP + r"glpat-[A-Za-z0-9_.-]{20,%s}" % _CAP)),
     # AWS access key ids (IAM user guide, "Understanding unique ID prefixes"): AKIA long-term,
     # ASIA STS temporary, ABIA/ACCA service-specific; 16 more upper-case letters and digits.
     Rule("aws-access-key-id", ("AKIA", "ASIA", "ABIA", "ACCA"), re.compile(
-        _B + r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])")),
+        _BP + r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])")),
     # AWS secret access keys: 40 base64 characters, recognisable only by their name
     # (credentials file aws_secret_access_key, env AWS_SECRET_ACCESS_KEY, STS/CLI JSON
     # "SecretAccessKey"). gitleaks aws_secret.go.
@@ -252,17 +256,28 @@ RULES: tuple[Rule, ...] = (
         r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])"), back=4),
     # Anthropic (docs.anthropic.com; gitleaks anthropic.go): sk-ant-api03-…, sk-ant-admin01-…,
     # Claude Code's OAuth sk-ant-oat01-…; before OpenAI, whose sk- prefix it shares.
-    Rule("anthropic-key", ("sk-ant-",), re.compile(_B + r"sk-ant-" + _TOK + r"{20,%s}" % _CAP)),
+    Rule("anthropic-key", ("sk-ant-",), re.compile(_BP + r"sk-ant-" + _TOK + r"{20,%s}" % _CAP)),
     # OpenAI (platform.openai.com API keys): legacy sk-…, sk-proj-…, sk-svcacct-…, sk-admin-….
     # Random base62 always mixes digits and capitals, which hyphenated words after "sk-"
     # (sk-learn-…) do not: the lookaheads require both.
     Rule("openai-key", ("sk-",), re.compile(
         _B + r"sk-(?!ant-)(?:proj-|svcacct-|admin-)?(?=" + _TOK + r"{0,%s}?\d)(?=" % _CAP + _TOK
         + r"{0,%s}?[A-Z])" % _CAP + _TOK + r"{20,%s}" % _CAP)),
+    # HashiCorp Vault (developer.hashicorp.com/vault/docs/concepts/tokens, "Token prefixes"):
+    # hvs. service, hvb. batch, hvr. recovery tokens, then base62/base64url (90+ characters for
+    # service tokens; 24 is the floor here).
+    Rule("vault-token", ("hvs.", "hvb.", "hvr."), re.compile(_BP + r"hv[sbr]\.[A-Za-z0-9_-]{24,%s}" % _CAP)),
+    # Hugging Face user access tokens (huggingface.co/docs/hub/security-tokens): hf_ + 34 letters
+    # and digits (gitleaks huggingface.go).
+    Rule("huggingface-token", ("hf_",), re.compile(_BP + r"hf_[A-Za-z0-9]{30,%s}(?![A-Za-z0-9])" % _CAP)),
+    # DigitalOcean (docs.digitalocean.com, "Personal access tokens"; gitleaks digitalocean.go):
+    # dop_v1_ personal, doo_v1_ OAuth, dor_v1_ refresh, then 64 lower-case hex.
+    Rule("digitalocean-token", ("dop_v1_", "doo_v1_", "dor_v1_"), re.compile(
+        _BP + r"do[por]_v1_[a-f0-9]{64}(?![A-Za-z0-9])")),
     # Slack (api.slack.com/authentication/token-types): xoxb- bot, xoxp- user, xoxa-/xoxr-
     # (refresh), xoxo-, xoxs-, and xapp- app-level tokens.
     Rule("slack-token", ("xoxa-", "xoxb-", "xoxo-", "xoxp-", "xoxr-", "xoxs-", "xapp-"), re.compile(
-        _B + r"(?:xox[abposr]-[A-Za-z0-9-]{10,%s}|xapp-\d-[A-Za-z0-9-]{10,%s})" % (_CAP, _CAP))),
+        _BP + r"(?:xox[abposr]-[A-Za-z0-9-]{10,%s}|xapp-\d-[A-Za-z0-9-]{10,%s})" % (_CAP, _CAP))),
     # Slack incoming webhooks (api.slack.com/messaging/webhooks):
     # https://hooks.slack.com/services/T…/B…/<secret>; the path is the credential.
     Rule("slack-webhook", ("hooks.slack.com/",), re.compile(
@@ -270,7 +285,7 @@ RULES: tuple[Rule, ...] = (
     # Stripe (docs.stripe.com/keys): secret sk_live_/sk_test_, restricted rk_live_/rk_test_,
     # webhook signing secrets whsec_. Test keys too: they still open an account.
     Rule("stripe-key", ("sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"), re.compile(
-        _B + r"(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,%s}|whsec_[A-Za-z0-9]{24,%s})" % (_CAP, _CAP))),
+        _BP + r"(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,%s}|whsec_[A-Za-z0-9]{24,%s})" % (_CAP, _CAP))),
     # Twilio (twilio.com/docs/glossary/what-is-a-sid): AC account SIDs and SK API-key SIDs,
     # two letters + 32 lower-case hex. The auth token (32 hex) is caught by its assignment below.
     Rule("twilio-sid", ("AC", "SK"), re.compile(_B + r"(?:AC|SK)[0-9a-f]{32}(?![0-9A-Za-z])")),
@@ -278,7 +293,7 @@ RULES: tuple[Rule, ...] = (
     Rule("sendgrid-key", ("SG.",), re.compile(_B + r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")),
     # npm access tokens (github.blog 2021-09-23 "npm has a new access token format"): npm_ +
     # 36 base62.
-    Rule("npm-token", ("npm_",), re.compile(_B + r"npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])")),
+    Rule("npm-token", ("npm_",), re.compile(_BP + r"npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])")),
     # .npmrc credentials (docs.npmjs.com/cli/configuring-npm/npmrc "Auth related configuration"):
     # //registry/:_authToken=…, :_auth=base64, :_password=base64 (legacy tokens are UUIDs, so
     # only the context tells).
@@ -286,7 +301,7 @@ RULES: tuple[Rule, ...] = (
         r":_(?:authToken|auth|password)\s*=\s*" + _NOT_PLACEHOLDER + r"(?P<value>[^\s'\"\\]{8,%s})" % _CAP)),
     # PyPI API tokens (pypi.org/help/#apitoken): pypi- + a base64url macaroon, which always
     # starts "AgE" (pypi.org: AgEIcHlwaS5vcmc…, test.pypi.org: AgENdGVzdC5weXBpLm9yZw…).
-    Rule("pypi-token", ("pypi-AgE",), re.compile(_B + r"pypi-AgE[A-Za-z0-9_-]{50,%s}" % _CAP)),
+    Rule("pypi-token", ("pypi-AgE",), re.compile(_BP + r"pypi-AgE[A-Za-z0-9_-]{50,%s}" % _CAP)),
     # JWT (RFC 7519): base64url JSON header and payload ('{"' encodes to eyJ), then a signature
     # (empty for alg=none).
     Rule("jwt", ("eyJ",), re.compile(_B + r"eyJ" + _TOK + r"{5,%s}\.eyJ" % _CAP + _TOK + r"{5,%s}\." % _CAP
@@ -303,6 +318,21 @@ RULES: tuple[Rule, ...] = (
         + r"(?P<value>[A-Za-z0-9._~+/=-]{8,%s})" % _CAP)),
     Rule("basic-auth", ("uthorization", "UTHORIZATION"), re.compile(
         r"(?i)uthorization" + _ASSIGN + r"\s*basic\s+" + _NOT_PLACEHOLDER + r"(?P<value>[A-Za-z0-9+/=]{8,%s})" % _CAP)),
+    # Passwords on a command line, by the program's own syntax: curl/wget/httpie `-u user:password`
+    # (curl.se/docs/manpage.html#-u; a uid:gid of digits, as in `docker run -u 1000:1000`, is
+    # not one), the MySQL/MariaDB clients' `-pPASSWORD` (glued to -p; a lone -p prompts),
+    # `sshpass -p PASSWORD`, and `docker|podman|helm registry|oras login -p|--password PASSWORD`.
+    Rule("cli-user-password", ("-u", "--user"), re.compile(
+        r"(?:-u|--user)(?:\s+|=)?['\"]?[^\s:'\"@/]{1,64}:" + _NOT_PLACEHOLDER + r"(?P<value>[^\s'\"@]{1,%s})" % _CAP),
+        accept=lambda m: not m.group("value").isdigit(), guard=r"(?:\s+|=)?['\"]?[^\s:'\"@/]{1,64}:[^\s'\"]"),
+    Rule("mysql-password", ("mysql", "mariadb"), re.compile(
+        r"(?:mysql|mariadb)[\w-]*[^\n|;&]{0,200}?\s-p" + _NOT_PLACEHOLDER + r"(?P<value>[^\s'\"]{1,%s})" % _CAP)),
+    Rule("sshpass-password", ("sshpass",), re.compile(
+        r"sshpass\s+(?:-[a-oq-zA-Z]\S*\s+)*-p\s*['\"]?" + _NOT_PLACEHOLDER + r"(?P<value>[^\s'\"]{1,%s})" % _CAP)),
+    Rule("registry-login-password", ("docker login", "podman login", "registry login", "oras login",
+                                     "buildah login", "skopeo login"), re.compile(
+        r"(?:docker|podman|registry|oras|buildah|skopeo) login\b[^\n|;&]{0,200}?\s(?:-p|--password)(?:\s+|=)['\"]?"
+        + _NOT_PLACEHOLDER + r"(?P<value>[^\s'\"]{1,%s})" % _CAP)),
     # password= / secret: / token= / api_key= / --password VALUE … with a literal value, kept
     # only when the value looks random (looks_random): git SHAs, UUIDs, words, paths and code
     # references are not. The match starts at the keyword, which may end a longer name
@@ -345,6 +375,21 @@ def secret_env(env: Mapping[str, str]) -> list[tuple[str, str]]:
             continue
         out.append((name, value))
     return out
+
+
+def base64_forms(value: str) -> list[str]:
+    """What `value` looks like base64-encoded anywhere in a longer encoded text (an
+    Authorization: Basic header of "user:<value>", a Kubernetes secret, a git extraheader):
+    for each of the three alignments, the characters that depend on the value alone, in the
+    standard and the URL-safe alphabet."""
+    raw = value.encode()
+    forms: list[str] = []
+    for k in range(3):
+        encoded = base64.b64encode(b"\0" * k + raw).decode()
+        core = encoded[-(-8 * k // 6):(8 * (k + len(raw))) // 6]
+        if len(core) >= MIN_ENV_VALUE:
+            forms += [core, core.replace("+", "-").replace("/", "_")]
+    return list(dict.fromkeys(forms))
 
 
 def _literal_forms(value: str) -> list[str]:
@@ -500,7 +545,8 @@ class Redactor:
                 raise ValueError(f"redaction literal {value[:1]!r}… is shorter than {MIN_LITERAL} characters")
             lits.append(("literal", value))
         if env is not None:
-            lits += [(f"env:{name}", value) for name, value in secret_env(env)]
+            for name, value in secret_env(env):
+                lits += [(f"env:{name}", form) for form in (value, *base64_forms(value))]
         # Longest first: where one literal contains another, the longer names the span.
         lits.sort(key=lambda kv: -len(kv[1]))
         return cls(patterns=tuple(compiled), literals=tuple(lits))

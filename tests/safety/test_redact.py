@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+
 import io
 import json
 import string
@@ -28,6 +30,7 @@ from headroom_ci.mining.findings import Stats
 from headroom_ci.plan import Dropped
 from headroom_ci.plan import Plan
 from headroom_ci.propose import TargetFile
+from headroom_ci.safety.redact import base64_forms
 from headroom_ci.safety.redact import looks_random
 from headroom_ci.safety.redact import redact
 from headroom_ci.safety.redact import Redaction
@@ -65,6 +68,9 @@ NPM = "npm" + "_" + B62[:36]
 NPM_LEGACY = "9f8e7d6c-5b4a-3210-fedc-ba9876543210"
 PYPI = "pypi" + "-AgEIcHlwaS5vcmc" + "CJDAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMAACKlsicHJvamVjdCJd"
 JWT = "eyJ" + "hbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+VAULT = "hvs" + "." + "CAESI" + B62[:40]
+HUGGINGFACE = "hf" + "_" + "aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567"
+DIGITALOCEAN = "dop" + "_v1_" + "0123456789abcdef" * 4
 KEY_BODY = ["MIIEowIBAAKCAQEA" + B62[:48], B62[3:51], "Aw=="]
 PEM = "\n".join(["-----BEGIN " + "RSA PRIVATE KEY-----", *KEY_BODY, "-----END RSA PRIVATE KEY-----"])
 
@@ -117,6 +123,21 @@ POSITIVES = [
     pytest.param(f"OPENAI_API_KEY='{OPENAI_PROJ}'", f"OPENAI_API_KEY='{R('openai-key')}'", id="openai-key-project"),
     pytest.param(OPENAI_LEGACY, R("openai-key"), id="openai-key-legacy"),
     pytest.param(f"SLACK_BOT={SLACK}", f"SLACK_BOT={R('slack-token')}", id="slack-token"),
+    pytest.param(f"VAULT_TOKEN={VAULT}", f"VAULT_TOKEN={R('vault-token')}", id="vault-token"),
+    pytest.param(f"huggingface-cli login --token {HUGGINGFACE}", f"huggingface-cli login --token {R('huggingface-token')}",
+                 id="huggingface-token"),
+    pytest.param(f"doctl auth init -t {DIGITALOCEAN}", f"doctl auth init -t {R('digitalocean-token')}",
+                 id="digitalocean-token"),
+    pytest.param("curl -u deploy:hunter2pass https://x/api", f"curl -u deploy:{R('cli-user-password')} https://x/api",
+                 id="cli-user-password-curl"),
+    pytest.param("wget --user=ci:s3cret! x", f"wget --user=ci:{R('cli-user-password')} x", id="cli-user-password-long-flag"),
+    pytest.param("mysql -u root -phunter2 shop", f"mysql -u root -p{R('mysql-password')} shop", id="mysql-password"),
+    pytest.param("sshpass -p 'hunter2' ssh ci@host", f"sshpass -p '{R('sshpass-password')}' ssh ci@host",
+                 id="sshpass-password"),
+    pytest.param("docker login -u ci -p hunter2 ghcr.io", f"docker login -u ci -p {R('registry-login-password')} ghcr.io",
+                 id="registry-login-password"),
+    pytest.param(f"MY_TOKEN_{GITHUB} x-{GITLAB}", f"MY_TOKEN_{R('github-token')} x-{R('gitlab-token')}",
+                 id="github-token-after-underscore-or-hyphen"),
     pytest.param(f"curl https://hooks.slack.com/services/{SLACK_HOOK_PATH} -d x",
                  f"curl https://hooks.slack.com/services/{R('slack-webhook')} -d x", id="slack-webhook"),
     pytest.param(f"stripe.api_key = '{STRIPE}'", f"stripe.api_key = '{R('stripe-key')}'", id="stripe-key"),
@@ -167,6 +188,13 @@ NEGATIVES = [
     pytest.param("sk-ant-short", id="anthropic-key"),
     pytest.param("use sk-learn-and-pandas-for-everything; risk-assessment-framework-for-teams", id="openai-key"),
     pytest.param("xoxo-hugs, xoxb-short", id="slack-token"),
+    pytest.param("hvs.short and ahvs." + VAULT[4:], id="vault-token"),
+    pytest.param("hf_short, chf_" + HUGGINGFACE[3:], id="huggingface-token"),
+    pytest.param("dop_v1_short", id="digitalocean-token"),
+    pytest.param("docker run -u 1000:1000 img; git push -u origin main; curl -u $USER:$PASS x", id="cli-user-password"),
+    pytest.param("mysql -p shop; mysql -P3306 -h db", id="mysql-password"),
+    pytest.param("sshpass -e ssh host", id="sshpass-password"),
+    pytest.param("docker login --password-stdin ghcr.io; docker login -p $CR_PAT", id="registry-login-password"),
     pytest.param("see https://hooks.slack.com/services/ and hooks.slack.com/apps", id="slack-webhook"),
     pytest.param("pk_live_a1B2c3D4e5F6g7H8i9J0k1L2 is publishable; sk_live_ is the prefix", id="stripe-key"),
     pytest.param("TRACE ACCOUNT ac0123456789abcdef0123456789abcdef AC0123456789ABCDEF0123456789ABCDEF", id="twilio-sid"),
@@ -341,6 +369,15 @@ def test_bad_config_is_an_error(kwargs: dict[str, Any], message: str) -> None:
 ])
 def test_secret_env(name: str, value: str, taken: bool) -> None:
     assert secret_env({name: value}) == ([(name, value)] if taken else [])
+
+
+@pytest.mark.parametrize("prefix", ["", "u", "ci", "x-access-token:"])
+def test_env_values_are_redacted_base64_encoded_too(prefix: str) -> None:
+    value = "dpl-7f3a9c1eXYZ"
+    encoded = base64.b64encode(f"{prefix}{value}:tail".encode()).decode()
+    text = Redactor.from_config(env={"DEPLOY_TOKEN": value}).redact(f"data: {encoded}")
+    assert "[REDACTED:env:DEPLOY_TOKEN]" in text
+    assert text.startswith("data: ") and not any(form in text for form in base64_forms(value))
 
 
 def test_env_values_are_redacted_by_name() -> None:
