@@ -163,7 +163,8 @@ class _Bundle:
         scrub = self.scrubber(session.cwd)
         counted = scrubber(self.workspace, session.cwd, home=self.home,
                            redact=lambda text: self.redactor.redact(text, self.redacted))
-        stem = normalized.file_stem(session)
+        # A session id is the transcript's to choose: redacted like every other string.
+        stem = safe_name(self.redactor.redact(normalized.file_stem(session)))
         name, n = f"{stem}.jsonl", 1
         # The same session in two forms (execution file and transcript); ids differing only in
         # case would be one file on macOS.
@@ -181,8 +182,8 @@ class _Bundle:
         self.entries.append({
             "file": f"{SESSIONS_DIR}/{name}", "agent": session.agent, "format": session.format,
             "session_id": scrub(session.session_id) if session.session_id else None, "subagent": session.subagent,
-            "tool_calls": len(session.tool_calls), "errors": session.errors, "source": found.source.label,
-            "agent_version": version, "counted": self._first(session),
+            "tool_calls": len(session.tool_calls), "errors": session.errors, "source": scrub(found.source.label),
+            "agent_version": scrub(version) if version else None, "counted": self._first(session),
         })
         if self.raw:
             self._copy_raw(found, scrub)
@@ -211,7 +212,8 @@ class _Bundle:
             self.not_copied.append({"file": scrub(found.session.path), "reason": why})
             return
         rel = src.name if found.source.path == src else os.path.relpath(src, found.source.path)
-        dest_rel = "/".join([RAW_DIR, found.source.label, *(safe_name(part) for part in Path(rel).parts)])
+        dest_rel = "/".join([RAW_DIR, *(safe_name(self.redactor.redact(part))
+                                         for part in (*found.source.label.split("/"), *Path(rel).parts))])
         dest = self.root / dest_rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         dropped = 0

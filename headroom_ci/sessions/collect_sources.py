@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from headroom_ci.sessions.discover import agent_folders
+from headroom_ci.sessions.discover import agent_homes
 from headroom_ci.sessions.discover import belongs
 from headroom_ci.sessions.load import iter_paths
 from headroom_ci.sessions.model import Agent
@@ -37,6 +38,7 @@ class Source:
     path: Path       # a folder or file the readers are handed
     label: str       # where its files go below a bundle's raw/ ("codex/sessions", "paths/1-logs")
     narrowed: bool   # an agent's own folder: only the workspace's sessions are kept
+    home: Path | None = None  # the agent's folder it must stay inside (a link out of it is not followed)
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,9 @@ class Found:
 def sources(workspace: Path, *, runner_temp: Path | None, paths: Sequence[str]) -> list[Source]:
     """Where to look, the agents' folders first: a file also named by a path is then narrowed."""
     repo = workspace.resolve()
-    found = [Source(path, _label(agent, path, repo), narrowed=True) for agent, path in agent_folders(repo)]
+    homes = agent_homes()
+    found = [Source(path, _label(agent, path, repo), narrowed=True, home=homes[agent])
+             for agent, path in agent_folders(repo)]
     if runner_temp is not None and (runner_temp / EXECUTION_FILE).is_file():
         found.append(Source(runner_temp / EXECUTION_FILE, "claude-code-action", narrowed=False))
     for n, raw in enumerate(paths, 1):
@@ -60,6 +64,14 @@ def sources(workspace: Path, *, runner_temp: Path | None, paths: Sequence[str]) 
 def find(found: Sequence[Source], workspace: Path) -> Iterator[Found | Skip]:
     """The sessions of `found` that belong to this job, a file at a time, and what was skipped."""
     repo = workspace.resolve()
+    kept = []
+    for source in found:
+        if source.home is not None and not _within(source.path, source.home):
+            # A project folder linked elsewhere (another repository, ~/.ssh) is not this job's.
+            yield Skip(str(source.path), None, "a link out of the agent's folder: not followed")
+            continue
+        kept.append(source)
+    found = kept
     for item in iter_paths([s.path for s in found]):
         if isinstance(item, Skip):
             yield item
@@ -78,6 +90,11 @@ def source_of(path: str, found: Sequence[Source]) -> Source | None:
         if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
             return source
     return None
+
+
+def _within(path: Path, home: Path) -> bool:
+    real, base = os.path.realpath(path), os.path.realpath(home)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
 
 
 def safe_name(name: str) -> str:

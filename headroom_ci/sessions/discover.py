@@ -59,6 +59,13 @@ def _gemini_folders(repo: Path) -> list[Path]:
     return [f / "chats" for f in dict.fromkeys(folders) if (f / "chats").is_dir()]
 
 
+def agent_homes() -> dict[Agent, Path]:
+    """The folder each agent keeps everything in: no session of its own lies outside it."""
+    return {"claude": _home("CLAUDE_CONFIG_DIR", ".claude"), "gemini": _home("GEMINI_HOME", ".gemini"),
+            "codex": _home("CODEX_HOME", ".codex"),
+            "opencode": Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "opencode"}
+
+
 def agent_folders(repo: Path) -> list[tuple[Agent, Path]]:
     """Each agent's folders (and OpenCode's database files) that may hold `repo`'s sessions.
 

@@ -527,3 +527,30 @@ def test_a_named_path_that_is_not_there_is_a_warning(runner: Runner, monkeypatch
         f"::warning title=headroom-ci collect::{missing}: no such file or folder\n")
     assert manifest_of(runner.out)["skipped"] == [
         {"path": str(missing), "line": None, "reason": "no such file or folder"}]
+
+
+def test_a_project_folder_linked_out_of_the_agent_folder_is_not_followed(runner: Runner) -> None:
+    # The link is named like the workspace's project folder; its target holds another
+    # repository's sessions (or anything else of the machine's).
+    elsewhere = runner.tmp / "elsewhere"
+    write(elsewhere / "secret-session.jsonl", claude_lines("c-leak", runner.ws, output="private"))
+    projects = runner.home / ".claude" / "projects"
+    projects.mkdir(parents=True)
+    (projects / encoded(runner.ws)).symlink_to(elsewhere, target_is_directory=True)
+    write(projects / (encoded(runner.ws) + "-web") / "c-web.jsonl", claude_lines("c-web", runner.ws / "web"))
+    assert run_collect(runner) == 0
+    doc = manifest_of(runner.out)
+    assert found(runner.out) == [("claude", "c-web", "claude/workspace-web")]
+    assert [s["reason"] for s in doc["skipped"]] == ["a link out of the agent's folder: not followed"]
+    assert b"c-leak" not in all_bytes(runner.out)
+
+
+def test_a_secret_in_a_session_id_reaches_no_file_name_or_manifest_entry(runner: Runner) -> None:
+    sid = f"run-{TOKEN}"
+    write(runner.home / ".claude" / "projects" / encoded(runner.ws) / "s.jsonl", claude_lines(sid, runner.ws))
+    assert run_collect(runner, "--raw") == 0
+    names = [str(p.relative_to(runner.out)) for p in runner.out.rglob("*")]
+    assert not any(TOKEN in n for n in names)
+    assert TOKEN.encode() not in all_bytes(runner.out)
+    assert [e["file"] for e in manifest_of(runner.out)["sessions"]] == [
+        "sessions/claude-run-[REDACTED_github-token].jsonl"]
