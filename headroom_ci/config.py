@@ -40,6 +40,7 @@ KEYS: dict[str, str] = {
     # which sessions (fetch)
     "sessions-path": "sessions", "workflows": "workflow", "artifact-pattern": "artifact", "since": "since",
     "branch-filter": "branch_filter", "status": "status", "max-runs": "max_runs", "jobs": "jobs",
+    "include-fork-runs": "include_fork_runs",
     # learn
     "target": "target", "memory-target": "memory_target", "max-block-tokens": "max_block_tokens",
     "min-sessions": "min_sessions", "min-fixes": "min_fixes",

@@ -7,11 +7,13 @@ listing failed or every download failed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -68,6 +70,31 @@ STATUSES = ("success", "failure", "completed", "cancelled", "skipped", "timed_ou
 Status = Literal["downloaded", "expired", "seen", "failed"]
 
 
+DEFAULT_MAX_DISK_MB = 4096
+# Room set aside per artifact before its download: transcripts compress about tenfold.
+_EXPANSION = 20
+_MIN_RESERVE = 64 * 1024 * 1024
+
+
+class DiskBudget:
+    """Bytes one fetch may still write, shared by its download threads: each artifact reserves
+    room before it starts and gives back what its extraction did not use."""
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+        self._lock = threading.Lock()
+
+    def reserve(self, want: int) -> int:
+        with self._lock:
+            got = min(want, self.left)
+            self.left -= got
+            return got
+
+    def release(self, unused: int) -> None:
+        with self._lock:
+            self.left += unused
+
+
 @dataclass(frozen=True)
 class FetchSettings:
     github: GitHubSettings
@@ -78,6 +105,7 @@ class FetchSettings:
     limits: Limits = field(default_factory=Limits)
     max_archive_bytes: int = MAX_ARCHIVE_BYTES
     per_page: int = 100
+    max_disk_bytes: int = DEFAULT_MAX_DISK_MB * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -186,13 +214,26 @@ def summary(report: FetchReport, *, repository: str, out_dir: Path) -> str:
 
 
 # -- effects ---------------------------------------------------------------------------------------
-def fetch_one(art: ArtifactInfo, *, settings: FetchSettings, budget: WaitBudget) -> FetchResult:
+def fetch_one(art: ArtifactInfo, *, settings: FetchSettings, budget: WaitBudget,
+              disk: DiskBudget | None = None) -> FetchResult:
+    disk = disk or DiskBudget(settings.max_disk_bytes)
+    want = min(settings.limits.max_total_bytes + art.size, max(art.size * _EXPANSION, _MIN_RESERVE))
+    room = disk.reserve(want)
+    used = 0
+    if room < want:
+        disk.release(room)
+        mb = settings.max_disk_bytes // (1024 * 1024)
+        return FetchResult(art, "failed", f"over the disk budget of {mb} MB for one fetch (--max-disk-mb)")
     tmp = Path(tempfile.mkdtemp(prefix=".fetch-", dir=settings.out))
     try:
         archive = tmp / "artifact.zip"
-        download(art, archive, settings=settings.github, budget=budget, max_bytes=settings.max_archive_bytes)
-        files = install(archive, settings.out / art.folder, artifact=art, repository=settings.github.repo,
-                        limits=settings.limits)
+        download(art, archive, settings=settings.github, budget=budget,
+                 max_bytes=min(settings.max_archive_bytes, room))
+        limits = dataclasses.replace(settings.limits, max_total_bytes=min(settings.limits.max_total_bytes,
+                                                                          room - archive.stat().st_size))
+        dest = settings.out / art.folder
+        files = install(archive, dest, artifact=art, repository=settings.github.repo, limits=limits)
+        used = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
         return FetchResult(art, "downloaded", files=files)
     except ArtifactGone as exc:
         return FetchResult(art, "expired", str(exc))
@@ -204,6 +245,7 @@ def fetch_one(art: ArtifactInfo, *, settings: FetchSettings, budget: WaitBudget)
         return FetchResult(art, "failed", f"cannot write under {settings.out}: {exc.strerror or exc}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        disk.release(room - used)
 
 
 def run_fetch(*, settings: FetchSettings, out: TextIO, env: Mapping[str, str] = os.environ) -> FetchReport:
@@ -214,6 +256,7 @@ def run_fetch(*, settings: FetchSettings, out: TextIO, env: Mapping[str, str] = 
         raise FatalError(f"--out {settings.out}: cannot create the folder ({exc.strerror or exc})") from None
     _remove_leftovers(settings.out)
     budget = WaitBudget(settings.max_wait)
+    disk = DiskBudget(settings.max_disk_bytes)
     gh = connect(settings.github, per_page=settings.per_page, budget=budget)
     listing = list_artifacts(gh, settings.github, settings.query)
     index_path = settings.out / INDEX
@@ -232,7 +275,7 @@ def run_fetch(*, settings: FetchSettings, out: TextIO, env: Mapping[str, str] = 
     try:
         with _group("fetch", out=out, env=env):
             futures: dict[int, Future[FetchResult]] = {
-                item.id: pool.submit(fetch_one, item, settings=settings, budget=budget)
+                item.id: pool.submit(fetch_one, item, settings=settings, budget=budget, disk=disk)
                 for item in todo if isinstance(item, ArtifactInfo)}
             # Reported in listing order, so logs read the same from one fetch to the next.
             for item in todo:
@@ -292,12 +335,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="artifact names to take (default: %(default)s)")
     p.add_argument("--since", metavar="14d|DATE", help="only runs created since: an age (14d, 36h, 2w) or a date")
     p.add_argument("--branch", help="only runs on this branch")
+    p.add_argument("--include-fork-runs", action="store_true",
+                   help="also learn from runs of fork pull requests and of events outsiders can set off "
+                        "(pull_request_target, issue_comment, workflow_run): their transcripts may be steered "
+                        "by anyone; off by default")
     p.add_argument("--status", choices=STATUSES, metavar="success|failure|completed|…",
                    help="only runs with this status or conclusion")
     p.add_argument("--max-runs", type=positive, default=DEFAULT_MAX_RUNS, metavar="N",
                    help="the N most recent matching runs (default: %(default)s)")
     p.add_argument("--jobs", type=positive, default=DEFAULT_JOBS, metavar="N",
                    help="downloads at a time (default: %(default)s)")
+    p.add_argument("--max-disk-mb", type=positive, default=DEFAULT_MAX_DISK_MB, metavar="MB",
+                   help="stop downloading once the bundles of this fetch take this much disk (default: %(default)s)")
     p.add_argument("--max-rate-limit-wait", type=positive, default=int(MAX_RATE_LIMIT_WAIT), metavar="SECONDS",
                    help="stop rather than wait longer than this in all for rate limits (default: %(default)s)")
 
@@ -309,8 +358,9 @@ def from_args(args: argparse.Namespace, *, out: TextIO | None = None, env: Mappi
     github = resolve(repo=args.github_repo, token=args.token, api_url=args.api_url, origin_url=origin, env=env)
     since = None if args.since is None else parse_since(args.since, now=now or datetime.now(timezone.utc))
     query = Query(workflows=tuple(w for group in args.workflow for w in group), glob=args.artifact, since=since,
-                  branch=args.branch, status=args.status, max_runs=args.max_runs)
+                  branch=args.branch, status=args.status, max_runs=args.max_runs,
+                  forks=args.include_fork_runs)
     settings = FetchSettings(github=github, out=args.out, query=query, jobs=args.jobs,
-                             max_wait=float(args.max_rate_limit_wait))
+                             max_wait=float(args.max_rate_limit_wait), max_disk_bytes=args.max_disk_mb * 1024 * 1024)
     return fetch(settings=settings, out=out or sys.stdout, env=env)
 

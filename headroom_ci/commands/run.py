@@ -45,6 +45,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     g.add_argument("--artifact", default=DEFAULT_GLOB, metavar="GLOB", help="artifact names (default: %(default)s)")
     g.add_argument("--since", metavar="14d|DATE", help="only runs created since (default: 14d)", default="14d")
     g.add_argument("--branch-filter", metavar="B", help="only runs on this branch")
+    g.add_argument("--include-fork-runs", action="store_true",
+                   help="also runs of fork pull requests and of events outsiders can set off (see fetch --help)")
     g.add_argument("--status", choices=STATUSES, metavar="success|failure|completed|…", help="only runs with this status")
     g.add_argument("--max-runs", type=positive, default=DEFAULT_MAX_RUNS, metavar="N")
     g.add_argument("--jobs", type=positive, default=DEFAULT_JOBS, metavar="N", help="downloads at a time")
@@ -72,7 +74,8 @@ def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.en
         github = resolve(repo=args.github_repo, token=args.token, api_url=args.api_url, origin_url=origin, env=env)
         query = Query(workflows=tuple(w for group in args.workflow for w in group), glob=args.artifact,
                       since=parse_since(args.since, now=datetime.now(timezone.utc)) if args.since else None,
-                      branch=args.branch_filter, status=args.status, max_runs=args.max_runs)
+                      branch=args.branch_filter, status=args.status, max_runs=args.max_runs,
+                      forks=args.include_fork_runs)
         report = run_fetch(settings=FetchSettings(github=github, out=sessions, query=query, jobs=args.jobs,
                                                   max_wait=float(args.max_rate_limit_wait)), out=out, env=env)
         if report.results and all(r.status == "failed" for r in report.results):

@@ -68,6 +68,7 @@ class Query:
     branch: str | None = None
     status: str | None = None           # a run status or conclusion, as the API's `status`
     max_runs: int = 50
+    forks: bool = False                 # also runs of fork pull requests and outsider-triggered events
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class RunInfo:
     sha: str | None = None
     status: str | None = None
     conclusion: str | None = None
+    event: str | None = None
+    head_repo: str | None = None        # owner/name of the repository the run's commit came from
 
     def provenance(self) -> Run:
         return Run(id=str(self.id), attempt=self.attempt, url=self.url, workflow=self.workflow,
@@ -137,8 +140,24 @@ def workflow_ref(spec: str) -> int | str:
     return int(spec) if spec.isdigit() else spec.rsplit("/", 1)[-1]
 
 
-def run_matches(run: RunInfo, query: Query) -> bool:
-    return ((query.since is None or run.created_at >= query.since)
+# Events only people with write access can cause (a push, a schedule, a dispatch, a merge
+# queue, a release), and pull requests, whose head repository tells a fork's apart. Not:
+# pull_request_target, issue_comment, issues, workflow_run and the like, which an outsider's
+# comment or fork can set off with the repository's own code and tokens.
+TRUSTED_EVENTS = frozenset({"push", "pull_request", "schedule", "workflow_dispatch", "merge_group", "release",
+                            "repository_dispatch", "deployment"})
+
+
+def own_run(run: RunInfo, repository: str) -> bool:
+    """Whether a run is the repository's own: its commit from the repository itself (not a fork's)
+    and its event one an outsider cannot set off. Names compare without case, as GitHub's do."""
+    return (run.event in TRUSTED_EVENTS and run.head_repo is not None
+            and run.head_repo.casefold() == repository.casefold())
+
+
+def run_matches(run: RunInfo, query: Query, *, repository: str | None = None) -> bool:
+    return ((query.forks or repository is None or own_run(run, repository))
+            and (query.since is None or run.created_at >= query.since)
             and (query.branch is None or run.branch == query.branch)
             and (query.status is None or query.status in (run.status, run.conclusion)))
 
@@ -220,7 +239,8 @@ def _run_info(run: WorkflowRun) -> RunInfo:
     workflow = path.split("@", 1)[0].rsplit("/", 1)[-1] or run.name
     return RunInfo(id=run.id, created_at=run.created_at.astimezone(timezone.utc), attempt=run.run_attempt,
                    url=run.html_url, workflow=workflow, branch=run.head_branch, sha=run.head_sha,
-                   status=run.status, conclusion=run.conclusion)
+                   status=run.status, conclusion=run.conclusion, event=run.event,
+                   head_repo=run.head_repository.full_name if run.raw_data.get("head_repository") else None)
 
 
 def list_artifacts(gh: Github, settings: GitHubSettings, query: Query) -> Listing:
@@ -252,7 +272,7 @@ def list_artifacts(gh: Github, settings: GitHubSettings, query: Query) -> Listin
                 info = _run_info(run)
                 if query.since is not None and info.created_at < query.since:
                     break  # newest first: the rest are older still, even if the server ignored `created`
-                if run_matches(info, query):
+                if run_matches(info, query, repository=settings.repo):
                     runs[info.id] = run
                     infos.append(info)
                     taken += 1

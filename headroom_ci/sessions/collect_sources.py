@@ -65,12 +65,12 @@ def find(found: Sequence[Source], workspace: Path) -> Iterator[Found | Skip]:
     """The sessions of `found` that belong to this job, a file at a time, and what was skipped."""
     repo = workspace.resolve()
     kept = []
-    for source in found:
-        if source.home is not None and not _within(source.path, source.home):
+    for where in found:
+        if where.home is not None and not _within(where.path, where.home):
             # A project folder linked elsewhere (another repository, ~/.ssh) is not this job's.
-            yield Skip(str(source.path), None, "a link out of the agent's folder: not followed")
+            yield Skip(str(where.path), None, "a link out of the agent's folder: not followed")
             continue
-        kept.append(source)
+        kept.append(where)
     found = kept
     for item in iter_paths([s.path for s in found]):
         if isinstance(item, Skip):

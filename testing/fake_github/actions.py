@@ -55,6 +55,7 @@ class Run:
     attempt: int
     event: str
     number: int
+    head_repo: str | None = None   # owner/name of a fork the run's commit came from; None: the repository
 
 
 @dataclass
@@ -91,10 +92,11 @@ class Actions:
 
     def add_run(self, workflow: Workflow, *, created_at: str, branch: str = "main", sha: str | None = None,
                 status: str = "completed", conclusion: str | None = "success", attempt: int = 1,
-                event: str = "push", id: int | None = None) -> Run:
+                event: str = "push", id: int | None = None, head_repo: str | None = None) -> Run:
         run_id = id or self._id()
         run = Run(run_id, workflow, branch, sha or hashlib.sha1(str(run_id).encode()).hexdigest(), status,
-                  conclusion if status == "completed" else None, created_at, attempt, event, len(self.runs) + 1)
+                  conclusion if status == "completed" else None, created_at, attempt, event, len(self.runs) + 1,
+                  head_repo)
         self.runs.append(run)
         return run
 
@@ -152,8 +154,15 @@ def run_json(gh: FakeGitHub, run: Run) -> dict[str, Any]:
         "previous_attempt_url": f"{base}/attempts/{run.attempt - 1}" if run.attempt > 1 else None,
         "workflow_url": f"{gh.api_url}/repos/{gh.full_name}/actions/workflows/{run.workflow.id}",
         "head_commit": {"id": run.sha, "tree_id": run.sha, "message": "change", "timestamp": run.created_at},
-        "repository": repo, "head_repository": repo,
+        "repository": repo, "head_repository": repo if run.head_repo is None else _fork_json(gh, run.head_repo),
     }
+
+
+def _fork_json(gh: FakeGitHub, full_name: str) -> dict[str, Any]:
+    owner, name = full_name.split("/", 1)
+    return {"id": 1000 + sum(map(ord, full_name)), "name": name, "full_name": full_name, "private": False,
+            "fork": True, "owner": {"login": owner, "id": 2, "type": "User"},
+            "url": f"{gh.api_url}/repos/{full_name}", "html_url": f"https://github.com/{full_name}"}
 
 
 def artifact_json(gh: FakeGitHub, art: Artifact) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from headroom_ci.commands.fetch import add_parser
+from headroom_ci.commands.fetch import DiskBudget
 from headroom_ci.commands.fetch import fetch
 from headroom_ci.commands.fetch import FetchResult
 from headroom_ci.commands.fetch import FetchSettings
@@ -353,4 +354,53 @@ def test_cli_help_lists_every_flag() -> None:
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     flags = {opt for a in sub.choices["fetch"]._actions for opt in a.option_strings}
     assert flags == {"-h", "--help", "--out", "--github-repo", "--repo-path", "--token", "--api-url", "--workflow",
-                     "--artifact", "--since", "--branch", "--status", "--max-runs", "--jobs", "--max-rate-limit-wait"}
+                     "--artifact", "--since", "--branch", "--status", "--max-runs", "--jobs", "--max-rate-limit-wait",
+                     "--include-fork-runs", "--max-disk-mb"}
+
+
+@pytest.fixture
+def forks(server: FakeGitHub) -> FakeGitHub:
+    """Runs of the repository's own and of outsiders: a fork's pull request on its own `main`,
+    a comment-triggered run, a fork run of a pull_request_target workflow."""
+    acts = fake_actions.of(server.reset())
+    agent = acts.add_workflow("agent.yml", id=11)
+    data = zip_of({"claude/a.jsonl": EXAMPLES[CLAUDE_A]})
+    for n, event, head in [(1, "push", None), (2, "pull_request", "mallory/shop"), (3, "issue_comment", None),
+                           (4, "pull_request_target", "mallory/shop"), (5, "schedule", None),
+                           (6, "pull_request", "ACME/Shop")]:
+        run = acts.add_run(agent, id=700 + n, created_at=f"2026-11-0{n}T08:00:00Z", event=event, head_repo=head)
+        acts.add_artifact(run, f"agent-sessions-{n}-{event}", id=800 + n, data=data)
+    return server
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    pytest.param((), ["downloaded agent-sessions-6-pull_request", "downloaded agent-sessions-5-schedule",
+                      "downloaded agent-sessions-1-push"], id="own-runs-only"),
+    pytest.param(("--branch", "main"), ["downloaded agent-sessions-6-pull_request",
+                                        "downloaded agent-sessions-5-schedule", "downloaded agent-sessions-1-push"],
+                 id="a-forks-main-is-not-main"),
+    pytest.param(("--include-fork-runs",), [f"downloaded agent-sessions-{n}-{e}" for n, e in [
+        (6, "pull_request"), (5, "schedule"), (4, "pull_request_target"), (3, "issue_comment"), (2, "pull_request"),
+        (1, "push")]], id="with-forks"),
+])
+def test_fork_and_outsider_runs_are_left_out_by_default(forks: FakeGitHub, tmp_path: Path, argv: tuple[str, ...],
+                                                         expected: list[str]) -> None:
+    assert _cli(forks, tmp_path, *argv) == (0, expected)
+
+
+def test_one_fetch_stays_within_its_disk_budget(gh: FakeGitHub, tmp_path: Path) -> None:
+    buf = io.StringIO()
+    code = from_args(_args("--out", str(tmp_path), "--github-repo", gh.full_name, "--token", TOKEN, "--api-url",
+                           gh.api_url, "--max-disk-mb", "1", "--artifact", "agent-sessions-claude*"), out=buf, env={},
+                     now=NOW)
+    lines = [line for line in buf.getvalue().splitlines() if line.startswith("failed")]
+    assert code == 1 and len(lines) == 2
+    assert all(line.endswith(": over the disk budget of 1 MB for one fetch (--max-disk-mb)") for line in lines)
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []
+
+
+def test_disk_budget_reserves_and_gives_back() -> None:
+    disk = DiskBudget(100)
+    assert (disk.reserve(60), disk.reserve(60), disk.left) == (60, 40, 0)
+    disk.release(25)
+    assert (disk.reserve(10), disk.left) == (10, 15)
