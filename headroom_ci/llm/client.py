@@ -216,10 +216,41 @@ def _content(resp: Any) -> tuple[str, str | None]:
     return choice.message.content or "", None
 
 
+# Bounds on what is decoded at all: the answer holds a short list of one-line rules.
+MAX_ANSWER_CHARS = 200_000
+MAX_JSON_DEPTH = 16
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of brackets outside JSON strings (a decoder would recurse that deep)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def parse(text: str) -> Answer:
     """The answer in `text`: JSON as is, in a code fence, or inside prose; validated."""
     if not text.strip():
         raise Unusable("the answer was empty")
+    if len(text) > MAX_ANSWER_CHARS:
+        raise Unusable(f"the answer is longer than {MAX_ANSWER_CHARS} characters")
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise Unusable(f"the answer is nested deeper than {MAX_JSON_DEPTH} levels")
     data = _json(text)
     if isinstance(data, list):
         data = {"recommendations": data}  # some models answer with the list alone

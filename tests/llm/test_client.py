@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from headroom_ci.llm import LLMSettings
+from headroom_ci.llm.client import json_depth
 from headroom_ci.llm.client import Answer
 from headroom_ci.llm.client import ask
 from headroom_ci.llm.client import LLMError
@@ -95,6 +96,11 @@ def test_malformed_json_then_repaired(fake: FakeOpenAI) -> None:
     pytest.param(fo.refuse("I can't help with that."), "the model refused: I can't help with that.", id="refusal"),
     pytest.param(fo.answer('{"recommendations": [', finish_reason="length"),
                  "the answer was cut off at the output limit", id="cut-off"),
+    pytest.param(fo.answer('{"recommendations": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+                 "the answer is longer than 200000 characters", id="huge"),
+    pytest.param(fo.answer('{"recommendations": [{"section": "Environment", "rule": "- x", "finding_ids": '
+                           + "[" * 40 + "]" * 40 + "}]}"),
+                 "the answer is nested deeper than 16 levels", id="deeply-nested"),
 ])
 def test_unusable_answers_get_one_repair(fake: FakeOpenAI, first: fo.Step, problem: str) -> None:
     fake.then(first, fo.answer_json(GOOD))
@@ -179,3 +185,12 @@ def test_azure(fake: FakeOpenAI) -> None:
     assert (req.path, req.query, req.headers["api-key"]) == (
         "/openai/deployments/rules-deployment/chat/completions", {"api-version": "2024-10-21"}, fo.API_KEY)
     assert "authorization" not in req.headers
+
+
+@pytest.mark.parametrize("text, depth", [
+    pytest.param('{"a": [1, {"b": []}]}', 4, id="nested"),
+    pytest.param('{"a": "[[[{{{", "b": "\\"[[["}', 1, id="brackets-in-strings-do-not-count"),
+    pytest.param("prose ] then [ x", 1, id="stray-closing"),
+])
+def test_depth_counts_brackets_outside_strings(text: str, depth: int) -> None:
+    assert json_depth(text) == depth
