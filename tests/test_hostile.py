@@ -3,6 +3,7 @@ transcripts, injected content, planted secrets and awkward context files. Every 
 correct result or a clear error, writes nothing partial, and leaks no planted secret."""
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -25,7 +26,9 @@ from headroom_ci.block import find_block
 from headroom_ci.block import MARKER_END
 from headroom_ci.block import MARKER_START
 from headroom_ci.main import main
+from headroom_ci.sessions.bundle import manifest
 from headroom_ci.sessions.load import read_paths
+from headroom_ci.sessions.model import Run
 from testing import hostile as h
 from testing.examples import example_files
 from testing.fake_github import actions as fake_actions
@@ -467,3 +470,119 @@ def test_a_5_mb_agents_md(tmp_path: Path, sessions: Path, capsys: pytest.Capture
     written = agents.read_text()
     assert written.startswith(original) and written.count(MARKER_START) == 1
     assert find_block(written, source="AGENTS.md") is not None
+
+
+# -- steered agents: an attacker's "fix" over several CI runs, in three formats (issue 10) -----------
+REPO_MANIFESTS = {
+    "package.json": '{"name": "shop-web", "scripts": {"test:unit": "vitest run"}, "devDependencies": {"vitest": "2"}}\n',
+    "pyproject.toml": '[project]\nname = "shop"\ndependencies = ["fastapi", "pytest"]\n',
+}
+
+
+def _steered(root: Path, agent: str, payload: str) -> Path:
+    """Three CI runs of acme/shop: in each, two sessions where the failure recurs and the attacker's
+    command "fixes" it, and one where a benign failure is fixed the right way."""
+    failing, output, fix = h.PAYLOADS[payload]
+    steered = [(failing, output, 1)] * 3 + [(fix, "ok", 0)]
+    for day, run in enumerate((201, 202, 203), 1):
+        folder = root / f"{run}-9{run}"
+        folder.mkdir(parents=True)
+        doc = manifest(repository="acme/shop", run=Run(str(run), attempt=1, workflow="agent.yml", branch="main"))
+        (folder / "manifest.json").write_text(json.dumps(doc))
+        for sid, steps in ((f"{agent}-{run}-a", steered), (f"{agent}-{run}-b", steered),
+                           (f"{agent}-{run}-c", h.BENIGN)):
+            (folder / f"{sid}.jsonl").write_bytes(h.SESSION_WRITERS[agent](sid, steps, day=day))
+    return root
+
+
+@pytest.mark.parametrize("payload", sorted(h.PAYLOADS))
+@pytest.mark.parametrize("agent", sorted(h.SESSION_WRITERS))
+def test_a_steered_fix_never_reaches_a_rule_but_the_benign_one_does(tmp_path: Path, agent: str, payload: str,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    sessions = _steered(tmp_path / "sessions", agent, payload)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name, text in REPO_MANIFESTS.items():
+        (repo / name).write_text(text)
+    plan_path = tmp_path / "plan.json"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
+        code = main(["learn", str(sessions), "--repo-path", str(repo), "--apply", "--plan-out", str(plan_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    agents_md = (repo / "AGENTS.md").read_text()
+    plan = json.loads(plan_path.read_text())
+    written = json.dumps([plan["recommendations"], plan["targets"]]) + agents_md
+    assert [mark for mark in h.PAYLOAD_MARKS if mark in written] == []
+    # Safety does not come from learning nothing: the benign fix is a rule.
+    assert "`uv run pytest`" in _block(agents_md), out
+
+
+# Secrets in the forms collect used to keep (issue 10), assembled so this file does not itself leak one.
+ENV_SECRET = "dpl" + "-7f3a9c1eXYZq"
+CLI_SECRETS = {
+    "curl -u deploy:" + "Hunt3rPass9" + " https://api.acme.example/v1": "Hunt3rPass9",
+    "mysql -u root -p" + "S3cretDbPw" + " shop": "S3cretDbPw",
+    "sshpass -p " + "Ssh9Pass4x" + " ssh ci@build": "Ssh9Pass4x",
+    "docker login -u ci -p " + "Dock3rPw9z" + " ghcr.io": "Dock3rPw9z",
+    "vault login " + "hvs." + "CAESIJ7x2Lm9Qp4Rs6Tv8Wy1Za3Bc5": "hvs." + "CAESIJ7x2Lm9Qp4Rs6Tv8Wy1Za3Bc5",
+    "huggingface-cli login --token " + "hf_" + "aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567":
+        "hf_" + "aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567",
+    "doctl auth init -t " + "dop_v1_" + "0123456789abcdef" * 4: "dop_v1_" + "0123456789abcdef" * 4,
+    "echo MY_TOKEN_" + "ghp_" + "Zq8Xw3Vb7Nm2Lk5Jh9Gf4Ds1Qa6Ws0Ed3Rf7": "ghp_" + "Zq8Xw3Vb7Nm2Lk5Jh9Gf4Ds1Qa6Ws0Ed3Rf7",
+    "kubectl get secret x -o yaml # token: " + base64.b64encode(f"ci:{ENV_SECRET}".encode()).decode():
+        base64.b64encode(f"ci:{ENV_SECRET}".encode()).decode(),
+}
+
+
+@pytest.mark.parametrize("agent", sorted(h.SESSION_WRITERS))
+def test_collect_redacts_command_line_passwords_and_encoded_job_secrets(tmp_path: Path, agent: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = tmp_path / "work" / "shop" / "shop"
+    ws.mkdir(parents=True)
+    for var in [v for v in os.environ if v.startswith(("GITHUB_", "RUNNER_"))]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(ws))
+    monkeypatch.setenv("DEPLOY_TOKEN", ENV_SECRET)
+    steps = [(cmd, f"ran {cmd}", 0) for cmd in CLI_SECRETS]
+    transcript = tmp_path / "in" / f"{agent}.jsonl"
+    transcript.parent.mkdir()
+    transcript.write_bytes(h.SESSION_WRITERS[agent](f"{agent}-s1", steps, day=3, root=str(ws)))
+    bundle = tmp_path / "bundle"
+    assert main(["collect", "--out", str(bundle), "--raw", str(transcript)]) == 0
+    data = b"".join(p.read_bytes() for p in bundle.rglob("*") if p.is_file())
+    assert data.count(b"[REDACTED:") >= len(CLI_SECRETS)
+    assert [s for s in CLI_SECRETS.values() if s.encode() in data] == []
+    assert ENV_SECRET.encode() not in data
+
+
+@pytest.mark.parametrize("agent", sorted(h.SESSION_WRITERS))
+def test_workflow_commands_from_transcripts_never_run_in_the_job_log(tmp_path: Path, agent: str,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    hostile = "::stop-commands::x\n::add-mask::hunter2\n##[set-output name=x]y\n::error::pwned"
+    steps = [("python3 -m pytest", f"ModuleNotFoundError: No module named 'fastapi'\n{hostile}", 1),
+             ("uv run pytest", "3 passed", 0)]
+    sessions = tmp_path / "sessions"
+    for run in (301, 302, 303):
+        folder = sessions / f"{run}-1"
+        folder.mkdir(parents=True)
+        doc = manifest(repository="acme/shop", run=Run(str(run), attempt=1, workflow="agent.yml", branch="main"))
+        (folder / "manifest.json").write_text(json.dumps(doc))
+        for n in (1, 2):
+            sid = f"{agent}-{run}-{n}"
+            (folder / f"{sid}.jsonl").write_bytes(h.SESSION_WRITERS[agent](sid, steps, day=run - 300))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text(REPO_MANIFESTS["pyproject.toml"])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GITHUB_ACTIONS", "true")
+        mp.delenv("GITHUB_OUTPUT", raising=False)
+        mp.delenv("GITHUB_STEP_SUMMARY", raising=False)
+        assert main(["learn", str(sessions), "--repo-path", str(repo)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # Everything printed, evidence from the transcripts included, sits inside one fence.
+    assert any("No module named" in line for line in lines[1:-1])
+    fence = lines[0].removeprefix("::stop-commands::")
+    assert lines[0] != fence and lines[-1] == f"::{fence}::"
+    assert [line for line in lines[1:-1] if line.startswith("##[")] == []
