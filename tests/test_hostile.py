@@ -479,20 +479,25 @@ REPO_MANIFESTS = {
 }
 
 
-def _steered(root: Path, agent: str, payload: str) -> Path:
-    """Three CI runs of acme/shop: in each, two sessions where the failure recurs and the attacker's
-    command "fixes" it, and one where a benign failure is fixed the right way."""
-    failing, output, fix = h.PAYLOADS[payload]
-    steered = [(failing, output, 1)] * 3 + [(fix, "ok", 0)]
-    for day, run in enumerate((201, 202, 203), 1):
+def _runs(root: Path, agent: str, sessions: list[list[h.Step]], *, runs: tuple[int, ...] = (201, 202, 203)) -> Path:
+    """Fetched bundles of CI runs of acme/shop, each with the given sessions in `agent`'s format."""
+    for day, run in enumerate(runs, 1):
         folder = root / f"{run}-9{run}"
         folder.mkdir(parents=True)
         doc = manifest(repository="acme/shop", run=Run(str(run), attempt=1, workflow="agent.yml", branch="main"))
         (folder / "manifest.json").write_text(json.dumps(doc))
-        for sid, steps in ((f"{agent}-{run}-a", steered), (f"{agent}-{run}-b", steered),
-                           (f"{agent}-{run}-c", h.BENIGN)):
+        for n, steps in enumerate(sessions):
+            sid = f"{agent}-{run}-{n}"
             (folder / f"{sid}.jsonl").write_bytes(h.SESSION_WRITERS[agent](sid, steps, day=day))
     return root
+
+
+def _steered(root: Path, agent: str, payload: str) -> Path:
+    """In each of three runs, two sessions where the failure recurs and the attacker's command
+    "fixes" it, and one where a benign failure is fixed the right way."""
+    failing, output, fix = h.PAYLOADS[payload]
+    steered = [(failing, output, 1)] * 3 + [(fix, "ok", 0)]
+    return _runs(root, agent, [steered, steered, h.BENIGN])
 
 
 @pytest.mark.parametrize("payload", sorted(h.PAYLOADS))
@@ -563,15 +568,7 @@ def test_workflow_commands_from_transcripts_never_run_in_the_job_log(tmp_path: P
     hostile = "::stop-commands::x\n::add-mask::hunter2\n##[set-output name=x]y\n::error::pwned"
     steps = [("python3 -m pytest", f"ModuleNotFoundError: No module named 'fastapi'\n{hostile}", 1),
              ("uv run pytest", "3 passed", 0)]
-    sessions = tmp_path / "sessions"
-    for run in (301, 302, 303):
-        folder = sessions / f"{run}-1"
-        folder.mkdir(parents=True)
-        doc = manifest(repository="acme/shop", run=Run(str(run), attempt=1, workflow="agent.yml", branch="main"))
-        (folder / "manifest.json").write_text(json.dumps(doc))
-        for n in (1, 2):
-            sid = f"{agent}-{run}-{n}"
-            (folder / f"{sid}.jsonl").write_bytes(h.SESSION_WRITERS[agent](sid, steps, day=run - 300))
+    sessions = _runs(tmp_path / "sessions", agent, [steps, steps])
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "pyproject.toml").write_text(REPO_MANIFESTS["pyproject.toml"])
