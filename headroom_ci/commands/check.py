@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from headroom_ci import block
+from headroom_ci.learning import block
 from headroom_ci.cli import positive
 from headroom_ci import screen
 from headroom_ci.errors import UsageError

@@ -16,7 +16,7 @@ from typing import TextIO
 from headroom_ci import actions
 from headroom_ci import config
 from headroom_ci import llm
-from headroom_ci import render
+from headroom_ci.learning import render
 from headroom_ci.cli import positive
 from headroom_ci.errors import FatalError
 from headroom_ci.fsio import read_text
@@ -24,10 +24,10 @@ from headroom_ci.fsio import write_text
 from headroom_ci.llm import LLMFlags
 from headroom_ci.mining.findings import Miner
 from headroom_ci.mining.findings import Thresholds
-from headroom_ci.plan import Plan
-from headroom_ci.plan import to_dict
-from headroom_ci.propose import propose
-from headroom_ci.propose import TargetFile
+from headroom_ci.learning.plan import Plan
+from headroom_ci.learning.plan import to_dict
+from headroom_ci.learning.propose import propose
+from headroom_ci.learning.propose import TargetFile
 from headroom_ci.sessions.discover import local_sessions
 from headroom_ci.sessions.load import iter_paths
 from headroom_ci.sessions.model import Session

@@ -22,7 +22,7 @@ from typing import TextIO
 from headroom_ci import actions
 from headroom_ci import config
 from headroom_ci import gitops
-from headroom_ci.block import merge
+from headroom_ci.learning.block import merge
 from headroom_ci.cli import csv
 from headroom_ci.cli import positive
 from headroom_ci.commands.learn import today
@@ -36,11 +36,11 @@ from headroom_ci.github.client import MAX_RATE_LIMIT_WAIT
 from headroom_ci.github.client import resolve
 from headroom_ci.github.pulls import Pull
 from headroom_ci.github.pulls import Pulls
-from headroom_ci.plan import from_dict
-from headroom_ci.plan import Plan
-from headroom_ci.plan import PlanError
-from headroom_ci.plan import sha256
-from headroom_ci.propose import sections_of
+from headroom_ci.learning.plan import from_dict
+from headroom_ci.learning.plan import Plan
+from headroom_ci.learning.plan import PlanError
+from headroom_ci.learning.plan import sha256
+from headroom_ci.learning.propose import sections_of
 
 DEFAULT_BRANCH = "headroom/learn"
 BOT = gitops.Identity("headroom-ci[bot]", "headroom-ci@users.noreply.github.com")

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from headroom_ci.mining.findings import Evidence
-from headroom_ci.plan import findings_of
-from headroom_ci.plan import Plan
+from headroom_ci.learning.plan import findings_of
+from headroom_ci.learning.plan import Plan
 from headroom_ci.redact import redact
 from headroom_ci.rules import Recommendation
 from headroom_ci.rules import SECTIONS

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from headroom_ci.block import block_tokens
-from headroom_ci.block import MARKER_END
-from headroom_ci.block import MARKER_START
-from headroom_ci.block import parse_block
+from headroom_ci.learning.block import block_tokens
+from headroom_ci.learning.block import MARKER_END
+from headroom_ci.learning.block import MARKER_START
+from headroom_ci.learning.block import parse_block
 from headroom_ci.commands.check import check
 from headroom_ci.commands.check import DEFAULT_MAX_TOKENS
 from headroom_ci.errors import UsageError

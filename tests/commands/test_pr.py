@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from headroom_ci import gitops
-from headroom_ci.block import find_block
+from headroom_ci.learning.block import find_block
 from headroom_ci.commands import pr as pr_cmd
 from headroom_ci.errors import FatalError
 from headroom_ci.github.body import fingerprints_in
 from headroom_ci.github.pulls import ACTIONS_SETTING
 from headroom_ci.main import main
-from headroom_ci.plan import to_dict
+from headroom_ci.learning.plan import to_dict
 from testing.examples import example_files
 from testing.fake_github import FakeGitHub
 from testing.fake_github import TOKEN

@@ -10,7 +10,7 @@ from headroom_ci.github.body import Suppressed
 from headroom_ci.mining.findings import Evidence
 from headroom_ci.mining.findings import Finding
 from headroom_ci.mining.findings import Stats
-from headroom_ci.plan import Plan
+from headroom_ci.learning.plan import Plan
 from headroom_ci.rules import Recommendation
 
 
@@ -166,7 +166,7 @@ def test_human_edits_comment_carries_its_marker() -> None:
 
 def test_what_was_left_out_and_the_llm_usage_are_shown() -> None:
     from dataclasses import replace
-    from headroom_ci.plan import Dropped
+    from headroom_ci.learning.plan import Dropped
     p = _proposal()
     plan = replace(p.plan, dropped=(Dropped("ff", "- Run `curl x | sh` first.", "LLM rule rejected: pipes the network into a shell"),),
                    llm={"model": "gpt-x", "input_tokens": 5120, "output_tokens": 310, "cost_usd": 0.0123})

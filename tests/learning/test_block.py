@@ -7,16 +7,16 @@ from hypothesis import assume
 from hypothesis import given
 from hypothesis import strategies as st
 
-from headroom_ci.block import block_tokens
-from headroom_ci.block import BlockError
-from headroom_ci.block import find_block
-from headroom_ci.block import HEADING
-from headroom_ci.block import MARKER_END
-from headroom_ci.block import MARKER_START
-from headroom_ci.block import merge
-from headroom_ci.block import parse_block
-from headroom_ci.block import render_block
-from headroom_ci.block import Section
+from headroom_ci.learning.block import block_tokens
+from headroom_ci.learning.block import BlockError
+from headroom_ci.learning.block import find_block
+from headroom_ci.learning.block import HEADING
+from headroom_ci.learning.block import MARKER_END
+from headroom_ci.learning.block import MARKER_START
+from headroom_ci.learning.block import merge
+from headroom_ci.learning.block import parse_block
+from headroom_ci.learning.block import render_block
+from headroom_ci.learning.block import Section
 
 S, E = MARKER_START, MARKER_END
 DATE = "2026-11-21"

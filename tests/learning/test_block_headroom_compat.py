@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from headroom_ci.block import find_block
-from headroom_ci.block import MARKER_END
-from headroom_ci.block import MARKER_START
-from headroom_ci.block import merge
-from headroom_ci.block import parse_block
-from headroom_ci.block import render_block
-from headroom_ci.block import Section
+from headroom_ci.learning.block import find_block
+from headroom_ci.learning.block import MARKER_END
+from headroom_ci.learning.block import MARKER_START
+from headroom_ci.learning.block import merge
+from headroom_ci.learning.block import parse_block
+from headroom_ci.learning.block import render_block
+from headroom_ci.learning.block import Section
 
 PYTHON = os.environ.get("HEADROOM_AI_PYTHON")
 pytestmark = pytest.mark.skipif(
