@@ -11,6 +11,8 @@ from typing import Any
 from typing import TypeVar
 
 from headroom_ci.errors import FatalError
+from headroom_ci.learning.efficacy import Counts
+from headroom_ci.learning.efficacy import RuleEffect
 from headroom_ci.mining.findings import Evidence
 from headroom_ci.mining.findings import Finding
 from headroom_ci.mining.findings import Stats
@@ -37,6 +39,21 @@ class Dropped:
     reason: str
 
 
+STATUSES = ("added", "reworded", "retired", "unchanged")
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """What the plan does to one rule of a target: added, reworded, retired or unchanged."""
+    path: str
+    status: str
+    fingerprint: str
+    section: str
+    content: str
+    before: str | None = None  # reworded: the line it replaces
+    reason: str | None = None  # retired: why
+
+
 @dataclass(frozen=True)
 class Plan:
     repo: str
@@ -47,6 +64,8 @@ class Plan:
     stats: Stats
     skipped: int
     llm: Mapping[str, Any] | None = None  # the LLM analyzer's usage and counts, when it ran
+    changes: tuple[RuleChange, ...] = ()
+    rules_in_effect: tuple[RuleEffect, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -73,6 +92,8 @@ def to_dict(plan: Plan) -> dict[str, Any]:
             "wasted_tokens": plan.stats.wasted_tokens, "skipped": plan.skipped,
         },
         "llm": dict(plan.llm) if plan.llm is not None else None,
+        "changes": [_redacted(dataclasses.asdict(c)) for c in plan.changes],
+        "rules_in_effect": [_redacted(dataclasses.asdict(r)) for r in plan.rules_in_effect],
     }
 
 
@@ -108,6 +129,8 @@ def _build(cls: type[T], data: object, where: str, **given: object) -> T:
         raise PlanError(f"{where}: expected an object")
     values: dict[str, object] = {}
     for f in fields(cls):  # type: ignore[arg-type]
+        if f.name in given:
+            continue
         if f.name not in data:
             raise PlanError(f"{where}: missing {f.name!r}")
         if not _CHECKS.get(str(f.type), lambda v: True)(data[f.name]):
@@ -142,6 +165,16 @@ def from_dict(doc: object, *, source: str) -> Plan:
         evidence = _items(f if isinstance(f, dict) else {}, "evidence", at)
         findings.append(_build(Finding, f, at, evidence=tuple(
             _build(Evidence, e, f"{at}.evidence[{j}]") for j, e in enumerate(evidence))))
+    changes = tuple(_build(RuleChange, c, f"{where}: changes[{i}]", **_optional(c, "before", "reason"))
+                    for i, c in enumerate(_items(doc, "changes", where)))
+    for i, c in enumerate(changes):
+        if c.status not in STATUSES:
+            raise PlanError(f"{where}: changes[{i}].status {c.status!r} is not one of {', '.join(STATUSES)}")
+    effects = []
+    for i, r in enumerate(_items(doc, "rules_in_effect", where)):
+        at = f"{where}: rules_in_effect[{i}]"
+        counts = {k: _build(Counts, r.get(k) if isinstance(r, dict) else None, f"{at}.{k}") for k in ("before", "after")}
+        effects.append(_build(RuleEffect, r, at, **counts))
     stats = doc.get("stats")
     skipped = stats.get("skipped", 0) if isinstance(stats, dict) else 0
     return Plan(repo=str(doc.get("repo", "")),
@@ -151,4 +184,10 @@ def from_dict(doc: object, *, source: str) -> Plan:
                 dropped=tuple(_build(Dropped, d, f"{where}: dropped[{i}]")
                               for i, d in enumerate(_items(doc, "dropped", where))),
                 stats=_build(Stats, stats, f"{where}: stats"), skipped=skipped if isinstance(skipped, int) else 0,
-                llm=llm if isinstance(llm := doc.get("llm"), dict) else None)
+                llm=llm if isinstance(llm := doc.get("llm"), dict) else None,
+                changes=changes, rules_in_effect=tuple(effects))
+
+
+def _optional(data: object, *names: str) -> dict[str, object]:
+    """Fields a plan may leave out, at their defaults when it does."""
+    return {n: None for n in names if isinstance(data, dict) and n not in data}

@@ -50,12 +50,12 @@ def test_the_description_has_what_why_rules_evidence_totals_chart_and_review() -
     text = body.render(_proposal())
     lines = text.splitlines()
     assert lines[0] == "<!-- headroom-ci:fingerprints c8508618d90c0c0f 7c44f5d9df0cd819 -->"
-    assert lines[1].startswith("Adds 2 rules to the headroom:learn block of `AGENTS.md`: ")
+    assert lines[1].startswith("Adds 2 rules in the headroom:learn block of `AGENTS.md`: ")
     assert "(14 of 28 tool calls failed in 4 sessions)" in lines[1]
-    assert ("| Environment | Run tests with `uv run pytest`, not `python3 -m pytest`. | 3 | 2 | ~61/session | "
+    assert ("| added | Environment | Run tests with `uv run pytest`, not `python3 -m pytest`. | 3 | 2 | ~61/session | "
             "[101](https://github.com/acme/shop/actions/runs/101), [102](https://github.com/acme/shop/actions/runs/102) |"
             ) in lines
-    assert "| Command Patterns | Use `a \\| b` (pipes), not `c`. | 3 | – | ~1,234/session | – |" in lines
+    assert "| added | Command Patterns | Use `a \\| b` (pipes), not `c`. | 3 | – | ~1,234/session | – |" in lines
     assert text.count("<details><summary>") == 2
     assert ("claude in run [101](https://github.com/acme/shop/actions/runs/101), the failing call:\n"
             "<pre>python3 -m pytest</pre>\nthe error:\n<pre>No module named 'x'</pre>\n"
@@ -136,7 +136,7 @@ def test_the_description_stays_under_githubs_limit(rules: int, size: int, exampl
     assert text.count(", the failing call:") == examples * rules
     assert ("characters cut" in text, "Evidence shortened" in text) == (cut, note)
     assert body.fingerprints_in(text) == tuple(r.fingerprint for r in recs)
-    assert f"| Environment | Rule {rules - 1}. | 3 | 2 | ~61/session |" in text
+    assert f"| added | Environment | Rule {rules - 1}. | 3 | 2 | ~61/session |" in text
     assert "| 4 | 28 | 14 | 50.0% | ~754 |" in text
 
 
@@ -151,7 +151,7 @@ def test_a_body_past_the_limit_even_without_evidence_is_cut_after_the_fingerprin
 def test_commit_message_lists_the_rules() -> None:
     msg = body.commit_message(_proposal(suppressed=(Suppressed(CMD, 7),)))
     assert msg.splitlines() == [
-        "headroom-ci: 2 agent rules for AGENTS.md", "",
+        "headroom-ci: add 2 rules in AGENTS.md", "",
         "Rules in the headroom:learn block, learned from 4 agent sessions:",
         "- [Environment] Run tests with `uv run pytest`, not `python3 -m pytest`.",
         "- [Command Patterns] Use `a | b` (pipes), not `c`.", "",
