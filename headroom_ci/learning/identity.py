@@ -7,7 +7,7 @@ first section, where headroom-ai's parser never looks:
 
 An entry is the rule's fingerprint, a short hash of its line as written, and a short hash of
 the failure it prevents (what efficacy counts). `~` marks a rule a person deleted (a tombstone),
-`^` one retired by a proposal. The line hash tells the tool's lines from lines people wrote or
+`^` one retired by a proposal, `=` one a person reworded (their words stay). The line hash tells the tool's lines from lines people wrote or
 reworded; the fingerprint and failure hash survive any rewording.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Literal
 
 RECORD = "headroom-ci:rules"
 _RECORD_LINE = re.compile(r"^<!-- headroom-ci:rules((?: \S+)*) ?-->$", re.M)
-_ENTRY = re.compile(r"([~^]?)([0-9a-f]{16})\.([0-9a-f]{6}|)\.([0-9a-f]{6}|)")
+_ENTRY = re.compile(r"([~^=]?)([0-9a-f]{16})\.([0-9a-f]{6}|)\.([0-9a-f]{6}|)")
 _NUMBER = re.compile(r"[0-9][0-9,.]*")
 # A failing command is one failure whatever fixed it (as the miner clusters it).
 _FAMILY = {"runner": "command", "alternative": "command"}
@@ -35,6 +35,7 @@ class Entry:
     text: str = ""      # hash of the line as it stands ("" once it is gone)
     failure: str = ""   # hash of what failed ("" when unknown)
     state: State = "active"
+    edited: bool = False  # its line is in a person's words
 
 
 @dataclass(frozen=True)
@@ -69,16 +70,16 @@ def parse_record(header: str) -> tuple[Entry, ...]:
     entries = []
     for token in m.group(1).split():
         if e := _ENTRY.fullmatch(token):
-            states: dict[str, State] = {"": "active", "~": "removed", "^": "retired"}
+            states: dict[str, State] = {"": "active", "=": "active", "~": "removed", "^": "retired"}
             state = states[e.group(1)]
-            entries.append(Entry(e.group(2), e.group(3), e.group(4), state))
+            entries.append(Entry(e.group(2), e.group(3), e.group(4), state, edited=e.group(1) == "="))
     return tuple(entries)
 
 
 def format_record(entries: Sequence[Entry]) -> str:
     if not entries:
         return ""
-    tokens = [f"{_MARK[e.state]}{e.fingerprint}.{e.text if e.state == 'active' else ''}.{e.failure}"
+    tokens = [f"{'=' if e.edited and e.state == 'active' else _MARK[e.state]}{e.fingerprint}.{e.text if e.state == 'active' else ''}.{e.failure}"
               for e in entries]
     return f"<!-- {RECORD} {' '.join(tokens)} -->"
 
@@ -120,10 +121,10 @@ def resolve(bodies: Sequence[Sequence[str]], record: Sequence[Entry]) -> tuple[l
             at[k] = free
             used.add(free)
     owner = {j: active[k] for k, j in at.items()}
-    verbatim = {j for k, j in at.items() if text_id(flat[j][2]) == active[k].text}
+    verbatim = {j for k, j in at.items() if text_id(flat[j][2]) == active[k].text and not active[k].edited}
     out: list[list[Item]] = [[] for _ in bodies]
     for j, (s, _, text) in enumerate(flat):
         mine = owner.get(j)
-        out[s].append(Item(text, replace(mine, text=text_id(text)) if mine else None,
-                           mine is not None and j not in verbatim))
+        edited = mine is not None and j not in verbatim
+        out[s].append(Item(text, replace(mine, text=text_id(text), edited=edited) if mine else None, edited))
     return out, deleted
