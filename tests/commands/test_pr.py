@@ -438,3 +438,20 @@ def test_targets_outside_the_repository_or_not_markdown_are_left_out(world: Worl
     assert out.splitlines() == [f"note: {target}: not a markdown file inside the repository, left out of the pull "
                                 "request", "pull-request-operation: unchanged (headroom/learn → main)"]
     assert world.repo.branches() == ["main"]
+
+
+def test_closing_a_pull_request_rejects_only_the_rules_it_added(world: World) -> None:
+    world.pr("three")
+    fake.merge_pull(world.gh, 1)
+    out = world.pr("four")  # the base holds three of the four rules now: this one adds the fourth only
+    assert "pull-request-operation: created #2" in out
+    assert fake.pulls(world.gh)[1]["title"] == "headroom-ci: add 1 rule in AGENTS.md"
+    assert fingerprints_in(world.body(2)) == (LINT,)
+    fake.close_pull(world.gh, 2)
+    out = world.pr("four")
+    assert [line for line in out.splitlines() if line.startswith("not proposed again")] == [
+        "not proposed again (closed without merging in #2): - Lint with `uv run ruff check`, not `make lint` (there is "
+        "no `lint` target; 2 sessions, 2 CI runs, retried up to 3× in a session)."]
+    assert "pull-request-operation: unchanged" in out and len(fake.pulls(world.gh)) == 2
+    block = (world.repo.show("main", "AGENTS.md") or "")
+    assert all(fp in block for fp in ALL if fp != LINT)  # the merged rules stay recorded, never "rejected"
