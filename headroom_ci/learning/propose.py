@@ -1,6 +1,7 @@
 """Findings + the current context files → the plan: screened rules merged into the block (pure)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,11 @@ class Lifecycle:
     reword: frozenset[str] = frozenset()       # rules in effect whose failure recurs: may take new words
     tombstones: frozenset[str] = frozenset()   # removed according to the file's history
     effects: tuple[RuleEffect, ...] = ()
+    contradicts: Callable[[str], str | None] = lambda content: None  # why the repository says a rule is wrong
+
+
+def _in_effect(target: TargetFile, rec: Recommendation) -> bool:
+    return any(r.fingerprint == rec.fingerprint for r in merge.read(target.text, source=target.path).in_effect)
 
 
 def rule_of(rec: Recommendation, findings: Sequence[Finding]) -> merge.Rule:
@@ -101,6 +107,10 @@ def propose(findings: Sequence[Finding], stats: Stats, *, repo: str, targets: Ma
             dropped.append(Dropped(rec.fingerprint, rec.content, f"unsafe: {reason}"))
         elif rec.target not in targets:
             dropped.append(Dropped(rec.fingerprint, rec.content, f"no {rec.target} file given"))
+        elif why := (lifecycles or {}).get(rec.target, Lifecycle()).contradicts(rec.content):
+            # (A rule in effect is retired instead; a new one is not proposed while the repository says no.)
+            if not _in_effect(targets[rec.target], rec):
+                dropped.append(Dropped(rec.fingerprint, rec.content, f"the repository contradicts it: {why}"))
         else:
             recs.append(rec)
     targets_out = []
