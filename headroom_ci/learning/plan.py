@@ -174,7 +174,8 @@ def from_dict(doc: object, *, source: str) -> Plan:
     effects = []
     for i, r in enumerate(_items(doc, "rules_in_effect", where)):
         at = f"{where}: rules_in_effect[{i}]"
-        counts = {k: _build(Counts, r.get(k) if isinstance(r, dict) else None, f"{at}.{k}") for k in ("before", "after")}
+        counts = {k: _build(Counts, r.get(k) if isinstance(r, dict) else None, f"{at}.{k}")
+                  for k in ("before", "after")}
         effect = _build(RuleEffect, r, at, **counts)
         if effect.status not in EFFECTS:
             raise PlanError(f"{at}.status {effect.status!r} is not one of {', '.join(EFFECTS)}")

@@ -41,8 +41,10 @@ class Lifecycle:
     contradicts: Callable[[str], str | None] = lambda content: None  # why the repository says a rule is wrong
 
 
-def _in_effect(target: TargetFile, rec: Recommendation) -> bool:
-    return any(r.fingerprint == rec.fingerprint for r in merge.read(target.text, source=target.path).in_effect)
+def _retired(target: TargetFile, rec: Recommendation) -> bool:
+    """Whether the block records the rule as retired (its record keeps no failure id to match)."""
+    return any(e.state == "retired" and e.fingerprint == rec.fingerprint
+               for e in merge.read(target.text, source=target.path).record)
 
 
 def rule_of(rec: Recommendation, findings: Sequence[Finding]) -> merge.Rule:
@@ -107,10 +109,11 @@ def propose(findings: Sequence[Finding], stats: Stats, *, repo: str, targets: Ma
             dropped.append(Dropped(rec.fingerprint, rec.content, f"unsafe: {reason}"))
         elif rec.target not in targets:
             dropped.append(Dropped(rec.fingerprint, rec.content, f"no {rec.target} file given"))
-        elif why := (lifecycles or {}).get(rec.target, Lifecycle()).contradicts(rec.content):
-            # (A rule in effect is retired instead; a new one is not proposed while the repository says no.)
-            if not _in_effect(targets[rec.target], rec):
-                dropped.append(Dropped(rec.fingerprint, rec.content, f"the repository contradicts it: {why}"))
+        elif _retired(targets[rec.target], rec) and (
+                why := (lifecycles or {}).get(rec.target, Lifecycle()).contradicts(rec.content)):
+            # Retired because the repository said no, and it still does: not proposed again meanwhile.
+            dropped.append(Dropped(rec.fingerprint, rec.content,
+                                   f"retired, and the repository still contradicts it: {why}"))
         else:
             recs.append(rec)
     targets_out = []

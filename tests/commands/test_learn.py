@@ -255,5 +255,9 @@ def test_a_rule_the_repository_contradicts_is_retired_with_its_reason(workspace:
     written = agents.read_bytes()
     assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 0
     assert agents.read_bytes() == written
-    assert (f"  {path_rule}\n    reason: the repository contradicts it: `services/api/app/models/user.py` no longer "
-            "exists\n") in capsys.readouterr().out
+    assert (f"  {path_rule}\n    reason: retired, and the repository still contradicts it: "
+            "`services/api/app/models/user.py` no longer exists\n") in capsys.readouterr().out
+    # Once the file is back, the rule is proposed again.
+    (repo / "services/api/app/models/user.py").write_text("")
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 0
+    assert path_rule in agents.read_text()
