@@ -309,3 +309,36 @@ def _remote_error(stderr: str, *, remote: str, what: str) -> GitError:
 def _auth_message(remote: str, detail: str) -> str:
     return (f"git has no credentials for {remote} ({detail}): check the repository out with actions/checkout "
             "(persist-credentials: true, the default) or configure a credential helper")
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    sha: str
+    committed_at: str  # ISO 8601 with offset, when the commit reached the branch (first-parent)
+    text: str | None   # None: the file did not exist in that commit, or is not UTF-8
+    complete: bool = True  # False: a shallow clone's oldest commit; what came before it is unknown
+
+
+def file_history(repo_path: str | Path, path: str, *, ref: str = "HEAD", limit: int = 200) -> list[FileVersion]:
+    """The versions of `path` (relative to `repo_path`) along `ref`'s first-parent line, oldest
+    first: a merged pull request shows as its merge commit, dated when it reached the branch.
+    [] outside a repository or before the first commit."""
+    try:
+        repo = git.Repo(repo_path, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return []
+    tree_path = repo_prefix(repo_path) + path
+    status, out, _ = _run(repo, "log", "--first-parent", f"--max-count={limit}", "--format=%H %cI %P", ref, "--",
+                          f":(literal){tree_path}")
+    if status != 0:
+        return []
+    shallow = str(_run(repo, "rev-parse", "--is-shallow-repository")[1]).strip() == "true"
+    versions = []
+    for line in reversed(str(out).splitlines()):
+        sha, when, *parents = line.split()
+        try:
+            text = read_file(repo_path, sha, tree_path)
+        except GitError:
+            text = None
+        versions.append(FileVersion(sha, when, text, complete=not (shallow and not parents)))
+    return versions

@@ -208,3 +208,30 @@ def test_repo_prefix(repo: GitFixture) -> None:
                                       ("a b", False), ("x.lock", False), ("a//b", False), ("", False), ("a~1", False)])
 def test_is_branch_name(repo: GitFixture, name: str, ok: bool) -> None:
     assert gitops.is_branch_name(repo.work, name) is ok
+
+
+def test_file_history_follows_the_first_parent_line_oldest_first(repo: GitFixture, tmp_path: Path) -> None:
+    side = repo.push_files("side", {"AGENTS.md": "side\n"}, start="main")  # never merged: not in main's history
+    second = repo.push_files("main", {"AGENTS.md": "second\n"})
+    repo.push_files("main", {"src/app.py": "print()\n"})  # does not touch the file
+    git(repo.work, "pull", "--quiet", "origin", "main")
+    history = gitops.file_history(repo.work, "AGENTS.md")
+    assert [(v.sha, v.text) for v in history][1:] == [(second, "second\n")]
+    assert history[0].text == AGENTS and side not in [v.sha for v in history]
+    assert all(v.committed_at[:4].isdigit() and "T" in v.committed_at for v in history)
+    assert gitops.file_history(repo.work, "AGENTS.md", limit=1) == history[-1:]
+    assert gitops.file_history(repo.work, "missing.md") == []
+    assert gitops.file_history(repo.work / "src", "app.py")[0].text == "print('hi')\n"
+    (tmp_path / "plain").mkdir()
+    assert gitops.file_history(tmp_path / "plain", "AGENTS.md") == []
+
+
+def test_file_history_of_a_shallow_clone_marks_its_oldest_commit(tmp_path: Path) -> None:
+    deep = make_repo(tmp_path / "deep", {"AGENTS.md": "one\n"})
+    deep.push_files("main", {"AGENTS.md": "two\n"})
+    git(deep.work, "pull", "--quiet", "origin", "main")
+    assert [v.complete for v in gitops.file_history(deep.work, "AGENTS.md")] == [True, True]  # the root is complete
+    shallow = make_repo(tmp_path / "shallow", {"AGENTS.md": "one\n"})
+    shallow.push_files("main", {"AGENTS.md": "two\n"})
+    git(tmp_path, "clone", "--quiet", "--depth", "1", f"file://{shallow.bare}", str(tmp_path / "clone"))
+    assert [(v.text, v.complete) for v in gitops.file_history(tmp_path / "clone", "AGENTS.md")] == [("two\n", False)]

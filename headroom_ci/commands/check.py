@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import TextIO
 
 from headroom_ci import actions
-from headroom_ci import block
+from headroom_ci import gitops
 from headroom_ci.cli import positive
 from headroom_ci.fsio import read_manifests
+from headroom_ci.learning import block
+from headroom_ci.learning.tombstones import record_of
 from headroom_ci.safety import rule
 from headroom_ci.safety import text as screen
 from headroom_ci.safety.commands import Facts
@@ -62,7 +64,7 @@ def check_file(path: str, *, max_tokens: int) -> list[str]:
     try:
         span = block.find_block(text, source=path)
         if span is None:
-            return []  # no block: nothing of ours to check
+            return _removed(path)  # no block: nothing of ours to check, unless it just went
         sections = block.parse_block(text, source=path)
     except block.BlockError as exc:
         return [str(exc)]
@@ -78,6 +80,31 @@ def check_file(path: str, *, max_tokens: int) -> list[str]:
         line, _ = _file_position(text, start, 1, 1)
         found.append((line, 1, f"over budget: {tokens} tokens > {max_tokens} (--max-tokens)"))
     return [f"{path}:{line}:{column}: {message}" for line, column, message in sorted(found)]
+
+
+def _removed(path: str) -> list[str]:
+    """A problem when the last commit's version of the file holds a block with recorded rules:
+    the block disappeared while its rules are still referenced (headroom-ai's `learn --apply`
+    moves a CLAUDE.md block to CLAUDE.local.md)."""
+    file = Path(path)
+    history = gitops.file_history(file.parent, file.name, limit=1)
+    committed = history[-1].text if history else None
+    recorded = [e for e in record_of(committed) if e.state == "active"]
+    if not recorded:
+        return []
+    local = file.with_name("CLAUDE.local.md")
+    moved = (f"; {local.name} has a headroom:learn block now (headroom learn --apply moves it there)"
+             if local != file and _has_block(local) else "")
+    return [f"{path}:1:1: block-removed: the headroom:learn block with {len(recorded)} recorded "
+            f"rule{'s' if len(recorded) != 1 else ''} is gone from this file but not from its last commit{moved}"
+            f" — restore it (git checkout HEAD -- {path}), or remove it on purpose with SKIP=headroom-learn-check"]
+
+
+def _has_block(path: Path) -> bool:
+    try:
+        return block.find_block(path.read_text(encoding="utf-8-sig"), source=str(path)) is not None
+    except (OSError, UnicodeDecodeError, block.BlockError):
+        return False
 
 
 def _tokens(block_text: str, sections: list[block.Section]) -> int:

@@ -9,14 +9,16 @@ import time
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import TextIO
 
 from headroom_ci import actions
 from headroom_ci import config
+from headroom_ci import gitops
 from headroom_ci import llm
-from headroom_ci import render
+from headroom_ci.learning import render
 from headroom_ci.cli import positive
 from headroom_ci.errors import FatalError
 from headroom_ci.fsio import read_manifests
@@ -25,10 +27,16 @@ from headroom_ci.fsio import write_text
 from headroom_ci.llm import LLMFlags
 from headroom_ci.mining.findings import Miner
 from headroom_ci.mining.findings import Thresholds
-from headroom_ci.plan import Plan
-from headroom_ci.plan import to_dict
-from headroom_ci.propose import propose
-from headroom_ci.propose import TargetFile
+from headroom_ci.learning import efficacy
+from headroom_ci.learning import merge
+from headroom_ci.learning import retire
+from headroom_ci.learning import tombstones
+from headroom_ci.learning.efficacy import RunLog
+from headroom_ci.learning.plan import Plan
+from headroom_ci.learning.plan import to_dict
+from headroom_ci.learning.propose import Lifecycle
+from headroom_ci.learning.propose import propose
+from headroom_ci.learning.propose import TargetFile
 from headroom_ci.safety.commands import facts_from
 from headroom_ci.sessions.discover import local_sessions
 from headroom_ci.sessions.load import iter_paths
@@ -53,6 +61,8 @@ class LearnSettings:
     max_block_tokens: int = 1500
     thresholds: Thresholds = Thresholds()
     llm: LLMFlags = LLMFlags()
+    include_rejected: bool = False
+    retire_after: int | None = None   # days
 
 
 def target_path(repo: Path, target: str | None) -> Path:
@@ -71,7 +81,8 @@ def today() -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(int(epoch) if epoch and epoch.isdigit() else None))
 
 
-def mine(items: Iterable[Session | object], *, repo_path: str | None) -> tuple[Miner, int]:
+def mine(items: Iterable[Session | object], *, repo_path: str | None,
+         runs: RunLog | None = None) -> tuple[Miner, int]:
     """Findings of every session read once: the same session in two forms (a project transcript
     and claude-code-action's execution file) counts once."""
     miner = Miner(repo_path=repo_path)
@@ -87,6 +98,8 @@ def mine(items: Iterable[Session | object], *, repo_path: str | None) -> tuple[M
                 continue
             seen.add(key)
         miner.add(item)
+        if runs is not None:
+            runs.add(item)
     return miner, skipped
 
 
@@ -117,7 +130,8 @@ def make_plan(settings: LearnSettings) -> Learned:
     if missing:
         raise FatalError(f"{missing[0]}: no such file or folder")
     items = iter_paths(settings.paths) if settings.paths else local_sessions(repo.resolve())
-    miner, skipped = mine(items, repo_path=str(repo.resolve()))
+    runs = RunLog(repo_path=str(repo.resolve()))
+    miner, skipped = mine(items, repo_path=str(repo.resolve()), runs=runs)
     if miner.stats().sessions == 0 and not settings.paths:
         raise FatalError(f"no agent sessions found for {repo.resolve()}: pass transcript files or folders")
 
@@ -134,11 +148,47 @@ def make_plan(settings: LearnSettings) -> Learned:
                    date=today(), max_tokens=settings.max_block_tokens, skipped=skipped,
                    candidates=analysis.candidates if analysis else None,
                    rejected=analysis.rejected if analysis else (),
-                   facts=facts_from(read_manifests(repo)))
+                   lifecycles={role: lifecycle(repo, t, runs, retire_after=settings.retire_after)
+                               for role, t in targets.items()},
+                   include_removed=settings.include_rejected, facts=facts_from(read_manifests(repo)))
     report = analysis.report if analysis else None
     if report is not None:
         plan = dataclasses.replace(plan, llm=report.to_dict())
     return Learned(plan, [t.text for t in targets.values()], list(files.values()), report)
+
+
+def lifecycle(repo: Path, target: TargetFile, runs: RunLog, *, retire_after: int | None) -> Lifecycle:
+    """What the repository and its history say about the rules already in the target's block."""
+    current = merge.read(target.text, source=target.path)
+    inside = not os.path.isabs(target.path) and ".." not in Path(target.path).parts
+    history = gitops.file_history(repo, target.path) if inside else []
+    since = efficacy.since_dates((v.committed_at if v.complete else None, v.text) for v in history)
+    effects = efficacy.measure(current.in_effect, since, runs.runs)
+    facts = retire.Facts(exists=lambda p: _exists(repo, p), defined=lambda m: _names(repo, m))
+    retiring = retire.contradicted(current.in_effect, facts)
+    if retire_after:
+        seen: dict[str, datetime] = {}
+        for when, failures in runs.runs.values():
+            for f in failures:
+                seen[f] = max(seen.get(f, when), when)
+        now = efficacy.parse_time(today() + "T00:00:00+00:00")
+        assert now is not None
+        retiring = {**retire.unseen(current.in_effect, since=since, last_seen=seen, now=now, days=retire_after),
+                    **retiring}
+    return Lifecycle(retire=retiring, reword=frozenset(e.fingerprint for e in effects if e.status == "recurring"),
+                     tombstones=tombstones.from_history(history, current.record), effects=tuple(effects),
+                     contradicts=lambda content: retire.contradiction(content, facts))
+
+
+def _names(repo: Path, manifest: str) -> frozenset[str] | None:
+    text = read_text(repo / manifest) if _exists(repo, manifest) else None
+    return None if text is None else retire.manifest_names(manifest, text)
+
+
+def _exists(repo: Path, path: str) -> bool:
+    # Only inside the repository: a rule's text is not a licence to look elsewhere.
+    p = Path(path.rstrip("/"))
+    return not p.is_absolute() and ".." not in p.parts and (repo / p).exists()
 
 
 def write_plan(plan: Plan, path: str) -> None:
@@ -196,6 +246,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--apply", action="store_true", help="write the change")
     p.add_argument("--plan-out", metavar="FILE", help="write the plan as JSON for `headroom-ci pr`")
     p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--include-rejected", action="store_true",
+                   help="propose again rules a person deleted from the block on the base branch")
     config.add_argument(p)
 
 
@@ -208,6 +260,8 @@ def add_learn_arguments(p: argparse._ActionsContainer) -> None:
     p.add_argument("--max-block-tokens", type=positive, default=1500, help="token budget of the block")
     p.add_argument("--min-sessions", type=positive, default=2, help="sessions a failure must recur in")
     p.add_argument("--min-fixes", type=positive, default=2, help="sessions its fix must be seen in")
+    p.add_argument("--retire-after", type=positive, metavar="DAYS",
+                   help="also propose removing rules whose failure no run of the last DAYS days had (default: never)")
     llm.add_arguments(p)
 
 
@@ -217,7 +271,8 @@ def settings_from(args: argparse.Namespace, *, paths: tuple[str, ...]) -> LearnS
         apply=getattr(args, "apply", False), plan_out=getattr(args, "plan_out", None),
         format=getattr(args, "format", "text"), max_block_tokens=args.max_block_tokens,
         thresholds=Thresholds(min_sessions=args.min_sessions, min_fixes=args.min_fixes),
-        llm=llm.flags_from(args))
+        llm=llm.flags_from(args), include_rejected=getattr(args, "include_rejected", False),
+        retire_after=getattr(args, "retire_after", None))
 
 
 def from_args(args: argparse.Namespace) -> int:

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from headroom_ci.mining.findings import Evidence
-from headroom_ci.plan import findings_of
-from headroom_ci.plan import Plan
+from headroom_ci.learning.plan import findings_of
+from headroom_ci.learning.plan import Plan
+from headroom_ci.learning.plan import RuleChange
 from headroom_ci.safety.redact import redact
 from headroom_ci.rules import Recommendation
 from headroom_ci.rules import SECTIONS
@@ -46,6 +47,13 @@ class Proposal:
     branch: str
     base: str
     remerged: tuple[str, ...] = ()  # files whose base moved since the plan: rules merged onto the newer text
+    changes: tuple[RuleChange, ...] = ()  # what the branch does to each rule, as merged onto the base
+
+    @property
+    def added(self) -> tuple[Recommendation, ...]:
+        """The rules this pull request adds: all a close without merging rejects."""
+        new = {c.fingerprint for c in self.changes if c.status == "added"}
+        return tuple(r for r in self.proposed if r.fingerprint in new)
 
 
 def fingerprints_in(body: str | None) -> tuple[str, ...]:
@@ -70,14 +78,36 @@ def withdrawn(body: str | None) -> str:
     return f"<!-- {FINGERPRINTS} -->" + (text[m.end():] if m else "\n" + text)
 
 
+_VERBS = (("added", "add", "adds"), ("reworded", "reword", "rewords"), ("retired", "retire", "retires"))
+
+
+def _counted(p: Proposal) -> list[tuple[str, int]]:
+    """(status, how many) for what the pull request does, in a fixed order; a plan from before
+    changes were recorded counts all its rules as added."""
+    if not p.changes:
+        return [("added", len(p.proposed))] if p.proposed else []
+    return [(status, n) for status, *_ in _VERBS if (n := sum(1 for c in p.changes if c.status == status))]
+
+
+def _what(p: Proposal, *, third_person: bool) -> str:
+    verbs = {status: (says if third_person else do) for status, do, says in _VERBS}
+    parts = [f"{verbs[status]} {n} rule{'s' if n != 1 else ''}" for status, n in _counted(p)]
+    if not parts:
+        return "updates the rules" if third_person else "update the rules"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def title(p: Proposal) -> str:
-    n = len(p.proposed)
-    return f"headroom-ci: {n} agent rule{'s' if n != 1 else ''} for {', '.join(p.paths) or 'the context file'}"
+    return f"headroom-ci: {_what(p, third_person=False)} in {', '.join(p.paths) or 'the context file'}"
 
 
 def commit_message(p: Proposal) -> str:
     lines = [title(p), "", f"Rules in the headroom:learn block, learned from {p.plan.stats.sessions} agent sessions:"]
-    lines += [f"- [{r.section}] {_one_line(r.content.removeprefix('- '))}" for r in p.proposed]
+    if p.changes:
+        lines += [f"- {c.status}: [{c.section}] {_one_line(c.content.removeprefix('- '))}"
+                  + (f" ({_one_line(c.reason)})" if c.reason else "") for c in p.changes if c.status != "unchanged"]
+    else:
+        lines += [f"- [{r.section}] {_one_line(r.content.removeprefix('- '))}" for r in p.proposed]
     if p.suppressed:
         lines += ["", "Not proposed again (closed without merging): "
                   + ", ".join(sorted({s.recommendation.fingerprint for s in p.suppressed}))]
@@ -118,9 +148,9 @@ def _size(text: str) -> int:
 def _render(p: Proposal, *, examples: int, chars: int, shortened: bool) -> str:
     s = p.plan.stats
     files = ", ".join(f"`{_tick(path)}`" for path in p.paths)
-    n = len(p.proposed)
-    out = [ledger_comment(p.proposed),
-           f"Adds {n} rule{'s' if n != 1 else ''} to the headroom:learn block of {files}: coding agents in CI kept "
+    what = _what(p, third_person=True)
+    out = [ledger_comment(p.added if p.changes else p.proposed),
+           f"{what[0].upper()}{what[1:]} in the headroom:learn block of {files}: coding agents in CI kept "
            f"failing the same preventable ways ({s.failures} of {s.tool_calls} tool calls failed in "
            f"{s.sessions} sessions).",
            "Each rule says what to do instead, learned from a failure that recurred across sessions and the fix "
@@ -128,16 +158,10 @@ def _render(p: Proposal, *, examples: int, chars: int, shortened: bool) -> str:
     if p.remerged:
         out += [f"> The base moved since these rules were learned: they were merged into the current "
                 f"{', '.join(f'`{_tick(x)}`' for x in p.remerged)} of `{_tick(p.base)}`, keeping its newer content.", ""]
-    out += ["### Rules", "", "| Section | Rule | Sessions | Runs | Est. tokens saved | Evidence |",
-            "|---|---|---:|---:|---:|---|"]
-    for rec in p.proposed:
-        fs = findings_of(p.plan, rec)
-        out.append(f"| {_cell(rec.section)} | {_cell(rec.content.removeprefix('- '))} | {rec.evidence_count} | "
-                   f"{sum(f.runs for f in fs) or '–'} | ~{rec.tokens_saved:,}/session | "
-                   f"{_run_links([e for f in fs for e in f.evidence]) or '–'} |")
+    out += _changes(p)
     if examples:
         out += ["", "### Evidence", ""]
-        for i, rec in enumerate(p.proposed, 1):
+        for i, rec in enumerate(_evidenced(p), 1):
             out += _details(p.plan, rec, i, examples=examples, chars=chars)
     if shortened:
         out += ["", "*(Evidence shortened to fit GitHub's size limit; the full evidence is in plan.json.)*"]
@@ -145,6 +169,7 @@ def _render(p: Proposal, *, examples: int, chars: int, shortened: bool) -> str:
             "|---:|---:|---:|---:|---:|",
             f"| {s.sessions:,} | {s.tool_calls:,} | {s.failures:,} | {s.failure_rate:.1%} | ~{s.wasted_tokens:,} |"]
     out += _chart(p)
+    out += efficacy_table(p.plan)
     if p.suppressed:
         out += ["", "### Not proposed again", "",
                 "These rules were in a pull request that was closed without merging, so they are left out "
@@ -168,6 +193,56 @@ def _render(p: Proposal, *, examples: int, chars: int, shortened: bool) -> str:
             "over commits that are not its own; delete the branch to get a fresh proposal later.",
             "- **Reject**: close this pull request without merging; its rules will not be proposed again."]
     return "\n".join(out) + "\n"
+
+
+def _evidenced(p: Proposal) -> tuple[Recommendation, ...]:
+    """The rules whose evidence the description shows: those it adds or rewords."""
+    if not p.changes:
+        return p.proposed
+    shown = {c.fingerprint for c in p.changes if c.status in ("added", "reworded")}
+    return tuple(r for r in p.proposed if r.fingerprint in shown)
+
+
+def _changes(p: Proposal) -> list[str]:
+    """Each rule's status, as Renovate shows a version going from one to the next."""
+    out = ["### Rules", "", "| Status | Section | Rule | Sessions | Runs | Est. tokens saved | Evidence |",
+           "|---|---|---|---:|---:|---:|---|"]
+    by_print = {r.fingerprint: r for r in p.proposed}
+    changes = p.changes or tuple(RuleChange("", "added", r.fingerprint, r.section, r.content) for r in p.proposed)
+    order = {"added": 0, "reworded": 1, "retired": 2, "unchanged": 3}
+    for c in sorted(changes, key=lambda c: order.get(c.status, 4)):
+        rec = by_print.get(c.fingerprint)
+        rule = rule_cell(c.content)
+        if c.status == "reworded" and c.before is not None:
+            rule = f"{rule_cell(c.before)} → {rule}"
+        status = f"retired: {_cell(c.reason)}" if c.status == "retired" and c.reason else c.status
+        if rec is None or c.status in ("retired", "unchanged"):
+            out.append(f"| {status} | {_cell(c.section)} | {rule} | – | – | – | – |")
+            continue
+        fs = findings_of(p.plan, rec)
+        out.append(f"| {status} | {_cell(c.section)} | {rule} | {rec.evidence_count} | "
+                   f"{sum(f.runs for f in fs) or '–'} | ~{rec.tokens_saved:,}/session | "
+                   f"{_run_links([e for f in fs for e in f.evidence]) or '–'} |")
+    return out
+
+
+def rule_cell(content: str) -> str:
+    """A rule's text in a table cell (the one place rule text enters the description's tables)."""
+    return _cell(content.removeprefix("- "))
+
+
+def efficacy_table(plan: Plan) -> list[str]:
+    """The rules in effect: CI runs with their failure before and after each reached the base."""
+    if not plan.rules_in_effect:
+        return []
+    out = ["", "### Rules in effect", "",
+           "CI runs whose sessions had the rule's failure, before and after the rule reached the base branch:", "",
+           "| Rule | In effect since | Before | After | Status |", "|---|---|---:|---:|---|"]
+    for r in plan.rules_in_effect:
+        flag = " ⚠ still failing: reword it or move it" if r.status == "recurring" else ""
+        out.append(f"| {rule_cell(r.content)} | {r.since or '–'} | {r.before.failed}/{r.before.runs} | "
+                   f"{r.after.failed}/{r.after.runs} | {r.status}{flag} |")
+    return out
 
 
 def _details(plan: Plan, rec: Recommendation, i: int, *, examples: int, chars: int) -> list[str]:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from headroom_ci.block import block_tokens
-from headroom_ci.block import MARKER_END
-from headroom_ci.block import MARKER_START
-from headroom_ci.block import parse_block
+from headroom_ci.learning.block import block_tokens
+from headroom_ci.learning.block import MARKER_END
+from headroom_ci.learning.block import MARKER_START
+from headroom_ci.learning.block import parse_block
 from headroom_ci.commands.check import check
 from headroom_ci.commands.check import DEFAULT_MAX_TOKENS
 from headroom_ci.errors import UsageError
@@ -177,3 +177,45 @@ def test_default_max_tokens_from_the_command_line(tmp_path: Path) -> None:
     with contextlib.redirect_stdout(out):
         assert main(["check", str(write(tmp_path, "AGENTS.md", GOOD))]) == 0
     assert out.getvalue() == ""
+
+
+RECORDED = GOOD.replace("do not edit manually*\n", "do not edit manually*\n<!-- headroom-ci:rules "
+                        "c8508618d90c0c0f.a7fbc2.c67e81 ~7c44f5d9df0cd819..e12403 -->\n")
+
+
+@pytest.mark.parametrize("committed, now, local, expected", [
+    pytest.param(RECORDED, "# Shop\n", None, [
+        "{f}:1:1: block-removed: the headroom:learn block with 1 recorded rule is gone from this file but not "
+        "from its last commit — restore it (git checkout HEAD -- {f}), or remove it on purpose with "
+        "SKIP=headroom-learn-check"], id="removed"),
+    pytest.param(RECORDED, "# Shop\n", GOOD, [
+        "{f}:1:1: block-removed: the headroom:learn block with 1 recorded rule is gone from this file but not "
+        "from its last commit; CLAUDE.local.md has a headroom:learn block now (headroom learn --apply moves it "
+        "there) — restore it (git checkout HEAD -- {f}), or remove it on purpose with SKIP=headroom-learn-check"],
+        id="moved-to-claude-local"),
+    pytest.param(GOOD, "# Shop\n", None, [], id="block-without-record-was-not-ours"),
+    pytest.param(RECORDED, RECORDED, None, [], id="still-there"),
+    pytest.param("# Shop\n", "# Shop\n", None, [], id="never-had-one"),
+])
+def test_a_block_that_disappeared_while_its_rules_are_recorded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, committed: str, now: str, local: str | None,
+        expected: list[str]) -> None:
+    from testing.gitrepo import git
+    from testing.gitrepo import isolated_env
+    for key, value in isolated_env(tmp_path / "home").items():
+        monkeypatch.setenv(key, value)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "--quiet")
+    target = write(repo, "CLAUDE.md", committed)
+    git(repo, "add", "CLAUDE.md")
+    git(repo, "commit", "--quiet", "-m", "rules")
+    target.write_text(now)
+    if local is not None:
+        write(repo, "CLAUDE.local.md", local)
+    code, lines = run(target)
+    assert (code, lines) == (1 if expected else 0, [e.format(f=target) for e in expected])
+
+
+def test_a_file_outside_any_repository_without_a_block_passes(tmp_path: Path) -> None:
+    assert run(write(tmp_path, "CLAUDE.md", "# Shop\n")) == (0, [])

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from headroom_ci import gitops
-from headroom_ci.block import find_block
+from headroom_ci.learning.block import find_block
 from headroom_ci.commands import pr as pr_cmd
 from headroom_ci.errors import FatalError
 from headroom_ci.github.body import fingerprints_in
 from headroom_ci.github.pulls import ACTIONS_SETTING
 from headroom_ci.main import main
-from headroom_ci.plan import to_dict
+from headroom_ci.learning.plan import to_dict
 from testing.examples import example_files
 from testing.fake_github import FakeGitHub
 from testing.fake_github import TOKEN
@@ -35,7 +35,7 @@ EXAMPLE_AGENTS = Path(__file__).resolve().parents[2] / "examples" / "repo" / "AG
 ALL = ["c8508618d90c0c0f", "7c44f5d9df0cd819", "96906ef5e6d52c3c", "c04175d22367f213"]
 LINT = "c04175d22367f213"  # the rule seen in 2 sessions only: gone with --min-sessions 3
 BOT_EMAIL = "headroom-ci@users.noreply.github.com"
-ENV_ROW = ("| Environment | Run tests with `uv run pytest`, not `python3 -m pytest` (`fastapi` is only in the uv "
+ENV_ROW = ("| added | Environment | Run tests with `uv run pytest`, not `python3 -m pytest` (`fastapi` is only in the uv "
            "environment; 4 sessions, 3 CI runs). | 4 | 3 | ~61/session | "
            "[101](https://github.com/acme/shop/actions/runs/101), [102](https://github.com/acme/shop/actions/runs/102), "
            "[103](https://github.com/acme/shop/actions/runs/103) |")
@@ -127,14 +127,14 @@ def test_a_first_run_creates_a_pull_request_touching_only_the_block(world: World
                               ("POST", "/repos/acme/shop/issues/1/assignees"), ("POST", "/repos/acme/shop/issues/1/labels")]
     stored = fake.pulls(world.gh)[0]
     assert (stored["title"], stored["draft"], stored["labels"], stored["reviewers"], stored["teams"]) == (
-        "headroom-ci: 4 agent rules for AGENTS.md", True, ["agents", "docs"], ["dana"], ["core"])
+        "headroom-ci: add 4 rules in AGENTS.md", True, ["agents", "docs"], ["dana"], ["core"])
     assert fingerprints_in(world.body()) == tuple(ALL)
     assert ENV_ROW in world.body().splitlines()
     assert "pull-request-operation<<" in outputs.read_text() and "\ncreated\n" in outputs.read_text()
     message = git(world.repo.bare, "log", "-1", "--format=%B", "headroom/learn").splitlines()
-    assert message[:4] == ["headroom-ci: 4 agent rules for AGENTS.md", "",
+    assert message[:4] == ["headroom-ci: add 4 rules in AGENTS.md", "",
                            "Rules in the headroom:learn block, learned from 4 agent sessions:",
-                           "- [Environment] Run tests with `uv run pytest`, not `python3 -m pytest` (`fastapi` is only "
+                           "- added: [Environment] Run tests with `uv run pytest`, not `python3 -m pytest` (`fastapi` is only "
                            "in the uv environment; 4 sessions, 3 CI runs)."]
 
 
@@ -159,7 +159,7 @@ def test_a_run_whose_rules_changed_updates_the_same_pull_request(world: World) -
     assert fingerprints_in(world.body()) == tuple(ALL)
     assert world.repo.sha("headroom/learn") != first
     _assert_only_the_block_changed(world)
-    assert fake.pulls(world.gh)[0]["title"] == "headroom-ci: 4 agent rules for AGENTS.md"
+    assert fake.pulls(world.gh)[0]["title"] == "headroom-ci: add 4 rules in AGENTS.md"
 
 
 def test_a_run_with_nothing_left_to_propose_closes_it(world: World) -> None:
@@ -316,7 +316,7 @@ def test_dry_run_of_a_close_writes_nothing(world: World) -> None:
 
 def test_dry_run_writes_nothing(world: World) -> None:
     out = world.pr("four", "--dry-run", "--labels", "agents")
-    assert out.startswith("title: headroom-ci: 4 agent rules for AGENTS.md\n\n<!-- headroom-ci:fingerprints ")
+    assert out.startswith("title: headroom-ci: add 4 rules in AGENTS.md\n\n<!-- headroom-ci:fingerprints ")
     assert out.endswith("pull-request-operation: created (headroom/learn → main) "
                         "(dry run: nothing pushed, nothing changed on GitHub)\n")
     assert (world.writes(), world.repo.branches()) == ([], ["main"])
@@ -438,3 +438,20 @@ def test_targets_outside_the_repository_or_not_markdown_are_left_out(world: Worl
     assert out.splitlines() == [f"note: {target}: not a markdown file inside the repository, left out of the pull "
                                 "request", "pull-request-operation: unchanged (headroom/learn → main)"]
     assert world.repo.branches() == ["main"]
+
+
+def test_closing_a_pull_request_rejects_only_the_rules_it_added(world: World) -> None:
+    world.pr("three")
+    fake.merge_pull(world.gh, 1)
+    out = world.pr("four")  # the base holds three of the four rules now: this one adds the fourth only
+    assert "pull-request-operation: created #2" in out
+    assert fake.pulls(world.gh)[1]["title"] == "headroom-ci: add 1 rule in AGENTS.md"
+    assert fingerprints_in(world.body(2)) == (LINT,)
+    fake.close_pull(world.gh, 2)
+    out = world.pr("four")
+    assert [line for line in out.splitlines() if line.startswith("not proposed again")] == [
+        "not proposed again (closed without merging in #2): - Lint with `uv run ruff check`, not `make lint` (there is "
+        "no `lint` target; 2 sessions, 2 CI runs, retried up to 3× in a session)."]
+    assert "pull-request-operation: unchanged" in out and len(fake.pulls(world.gh)) == 2
+    block = (world.repo.show("main", "AGENTS.md") or "")
+    assert all(fp in block for fp in ALL if fp != LINT)  # the merged rules stay recorded, never "rejected"

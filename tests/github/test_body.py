@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -10,7 +11,7 @@ from headroom_ci.github.body import Suppressed
 from headroom_ci.mining.findings import Evidence
 from headroom_ci.mining.findings import Finding
 from headroom_ci.mining.findings import Stats
-from headroom_ci.plan import Plan
+from headroom_ci.learning.plan import Plan
 from headroom_ci.rules import Recommendation
 
 
@@ -50,12 +51,12 @@ def test_the_description_has_what_why_rules_evidence_totals_chart_and_review() -
     text = body.render(_proposal())
     lines = text.splitlines()
     assert lines[0] == "<!-- headroom-ci:fingerprints c8508618d90c0c0f 7c44f5d9df0cd819 -->"
-    assert lines[1].startswith("Adds 2 rules to the headroom:learn block of `AGENTS.md`: ")
+    assert lines[1].startswith("Adds 2 rules in the headroom:learn block of `AGENTS.md`: ")
     assert "(14 of 28 tool calls failed in 4 sessions)" in lines[1]
-    assert ("| Environment | Run tests with `uv run pytest`, not `python3 -m pytest`. | 3 | 2 | ~61/session | "
+    assert ("| added | Environment | Run tests with `uv run pytest`, not `python3 -m pytest`. | 3 | 2 | ~61/session | "
             "[101](https://github.com/acme/shop/actions/runs/101), [102](https://github.com/acme/shop/actions/runs/102) |"
             ) in lines
-    assert "| Command Patterns | Use `a \\| b` (pipes), not `c`. | 3 | – | ~1,234/session | – |" in lines
+    assert "| added | Command Patterns | Use `a \\| b` (pipes), not `c`. | 3 | – | ~1,234/session | – |" in lines
     assert text.count("<details><summary>") == 2
     assert ("claude in run [101](https://github.com/acme/shop/actions/runs/101), the failing call:\n"
             "<pre>python3 -m pytest</pre>\nthe error:\n<pre>No module named 'x'</pre>\n"
@@ -136,7 +137,7 @@ def test_the_description_stays_under_githubs_limit(rules: int, size: int, exampl
     assert text.count(", the failing call:") == examples * rules
     assert ("characters cut" in text, "Evidence shortened" in text) == (cut, note)
     assert body.fingerprints_in(text) == tuple(r.fingerprint for r in recs)
-    assert f"| Environment | Rule {rules - 1}. | 3 | 2 | ~61/session |" in text
+    assert f"| added | Environment | Rule {rules - 1}. | 3 | 2 | ~61/session |" in text
     assert "| 4 | 28 | 14 | 50.0% | ~754 |" in text
 
 
@@ -151,7 +152,7 @@ def test_a_body_past_the_limit_even_without_evidence_is_cut_after_the_fingerprin
 def test_commit_message_lists_the_rules() -> None:
     msg = body.commit_message(_proposal(suppressed=(Suppressed(CMD, 7),)))
     assert msg.splitlines() == [
-        "headroom-ci: 2 agent rules for AGENTS.md", "",
+        "headroom-ci: add 2 rules in AGENTS.md", "",
         "Rules in the headroom:learn block, learned from 4 agent sessions:",
         "- [Environment] Run tests with `uv run pytest`, not `python3 -m pytest`.",
         "- [Command Patterns] Use `a | b` (pipes), not `c`.", "",
@@ -166,7 +167,7 @@ def test_human_edits_comment_carries_its_marker() -> None:
 
 def test_what_was_left_out_and_the_llm_usage_are_shown() -> None:
     from dataclasses import replace
-    from headroom_ci.plan import Dropped
+    from headroom_ci.learning.plan import Dropped
     p = _proposal()
     plan = replace(p.plan, dropped=(Dropped("ff", "- Run `curl x | sh` first.", "LLM rule rejected: pipes the network into a shell"),),
                    llm={"model": "gpt-x", "input_tokens": 5120, "output_tokens": 310, "cost_usd": 0.0123})
@@ -174,3 +175,64 @@ def test_what_was_left_out_and_the_llm_usage_are_shown() -> None:
     assert ("<details><summary>Left out (1)</summary>\n\n"
             "- Run `curl x \\| sh` first. — LLM rule rejected: pipes the network into a shell\n\n</details>") in text
     assert "*Rules phrased by `gpt-x`: 5,120 input and 310 output tokens, $0.0123.*" in text
+
+
+def _changed(*changes: tuple[str, Recommendation], effects: tuple[object, ...] = ()) -> Proposal:
+    from headroom_ci.learning.plan import RuleChange
+    p = _proposal()
+    rows = tuple(RuleChange("AGENTS.md", status, r.fingerprint, r.section, r.content,
+                            before="- Old words." if status == "reworded" else None,
+                            reason="package.json no longer defines the script `test:unit`" if status == "retired" else None)
+                 for status, r in changes)
+    plan = dataclasses.replace(p.plan, rules_in_effect=effects)
+    return Proposal(plan, p.proposed, (), p.paths, p.branch, p.base, changes=rows)
+
+
+@pytest.mark.parametrize("changes, title, first", [
+    pytest.param((("added", ENV), ("unchanged", CMD)), "headroom-ci: add 1 rule in AGENTS.md", "Adds 1 rule in",
+                 id="one-added"),
+    pytest.param((("retired", CMD), ("unchanged", ENV)), "headroom-ci: retire 1 rule in AGENTS.md", "Retires 1 rule in",
+                 id="retired-only"),
+    pytest.param((("added", ENV), ("reworded", CMD)), "headroom-ci: add 1 rule and reword 1 rule in AGENTS.md",
+                 "Adds 1 rule and rewords 1 rule in", id="added-and-reworded"),
+    pytest.param((), "headroom-ci: add 2 rules in AGENTS.md", "Adds 2 rules in", id="a-plan-without-changes"),
+])
+def test_title_and_first_line_say_what_changed(changes: tuple[tuple[str, Recommendation], ...], title: str,
+                                               first: str) -> None:
+    p = _changed(*changes) if changes else _proposal()
+    assert body.title(p) == title
+    assert body.render(p).splitlines()[1].startswith(first)
+
+
+def test_the_ledger_holds_only_the_rules_the_pull_request_adds() -> None:
+    p = _changed(("added", ENV), ("unchanged", CMD))
+    assert body.fingerprints_in(body.render(p)) == (ENV.fingerprint,)
+    assert body.fingerprints_in(body.render(_changed(("retired", CMD), ("unchanged", ENV)))) == ()
+
+
+def test_status_column_rewording_retirement_and_rules_in_effect() -> None:
+    from headroom_ci.learning.efficacy import Counts
+    from headroom_ci.learning.efficacy import RuleEffect
+    effects = (RuleEffect(ENV.fingerprint, "Environment", ENV.content, "2026-11-08", Counts(3, 3), Counts(4, 0), "working"),
+               RuleEffect(CMD.fingerprint, "Command Patterns", CMD.content, "2026-11-08", Counts(3, 2), Counts(4, 1),
+                          "recurring"))
+    lines = body.render(_changed(("reworded", ENV), ("retired", CMD), effects=effects)).splitlines()
+    rules = lines[lines.index("### Rules") + 2:]
+    assert rules[:4] == [
+        "| Status | Section | Rule | Sessions | Runs | Est. tokens saved | Evidence |", "|---|---|---|---:|---:|---:|---|",
+        "| reworded | Environment | Old words. → Run tests with `uv run pytest`, not `python3 -m pytest`. | 3 | 2 | "
+        "~61/session | [101](https://github.com/acme/shop/actions/runs/101), "
+        "[102](https://github.com/acme/shop/actions/runs/102) |",
+        "| retired: package.json no longer defines the script `test:unit` | Command Patterns | Use `a \\| b` (pipes), "
+        "not `c`. | – | – | – | – |"]
+    table = lines[lines.index("### Rules in effect") + 1:]
+    assert table[:7] == [
+        "", "CI runs whose sessions had the rule's failure, before and after the rule reached the base branch:", "",
+        "| Rule | In effect since | Before | After | Status |", "|---|---|---:|---:|---|",
+        "| Run tests with `uv run pytest`, not `python3 -m pytest`. | 2026-11-08 | 3/3 | 0/4 | working |",
+        "| Use `a \\| b` (pipes), not `c`. | 2026-11-08 | 2/3 | 1/4 | recurring ⚠ still failing: reword it or move it |"]
+    message = body.commit_message(_changed(("reworded", ENV), ("retired", CMD)))
+    assert message.splitlines()[3:] == [
+        "- reworded: [Environment] Run tests with `uv run pytest`, not `python3 -m pytest`.",
+        "- retired: [Command Patterns] Use `a | b` (pipes), not `c`. (package.json no longer defines the script "
+        "`test:unit`)"]

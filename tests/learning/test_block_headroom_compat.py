@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from headroom_ci.block import find_block
-from headroom_ci.block import MARKER_END
-from headroom_ci.block import MARKER_START
-from headroom_ci.block import merge
-from headroom_ci.block import parse_block
-from headroom_ci.block import render_block
-from headroom_ci.block import Section
+from headroom_ci.learning.block import find_block
+from headroom_ci.learning.block import MARKER_END
+from headroom_ci.learning.block import MARKER_START
+from headroom_ci.learning.block import merge
+from headroom_ci.learning.block import parse_block
+from headroom_ci.learning.block import render_block
+from headroom_ci.learning.block import Section
 
 PYTHON = os.environ.get("HEADROOM_AI_PYTHON")
 pytestmark = pytest.mark.skipif(
@@ -195,3 +195,21 @@ def test_we_read_and_merge_what_headroom_merges() -> None:
     read = _headroom([{"op": "read", "text": created}])[0]
     assert parse_block(created, source="F.md") == _from_json(read["sections"])
     assert merge(created, _from_json(read["sections"]), date=DATE, source="F.md") is None
+
+
+def test_the_rules_record_is_invisible_to_headroom_and_survives_its_rewrite() -> None:
+    from headroom_ci.learning import merge as rules
+    a = rules.Rule("a" * 16, "fa0000", "Environment", "- Use `uv run pytest`, not `python3 -m pytest`.", 61)
+    b = rules.Rule("b" * 16, "fb0000", "Command Patterns", "- Run tests with `npm run test:unit`, not `npm test`.", 20)
+    ours = rules.merge(rules.read("# Agents\r\n", source="F.md"), [a, b], date=DATE, source="F.md").text
+    assert ours is not None and "<!-- headroom-ci:rules " in ours
+    read, = _headroom([{"op": "read", "text": ours}])
+    assert _from_json(read["sections"]) == parse_block(ours, source="F.md") == [
+        Section("Environment", a.content, 61), Section("Command Patterns", b.content, 20)]
+    # headroom rewrites the block when it merges (dropping our record): our rules are still ours,
+    # found by their words, and never added twice.
+    theirs = _headroom([{"op": "merge", "text": ours, "sections": _as_json([Section("Search Scope", "- Search `src/`.")])}])
+    text = theirs[0]["text"]
+    assert "headroom-ci:rules" not in text
+    merged = rules.merge(rules.read(text, source="F.md"), [a, b], date=DATE, source="F.md")
+    assert (merged.text, [c.status for c in merged.changes]) == (None, ["unchanged", "unchanged"])
