@@ -77,14 +77,21 @@ def cases(root: Path) -> dict[str, list[str]]:
     }
 
 
+def child_env() -> dict[str, str]:
+    """This environment, but letting Python cache bytecode as an installed command does: with
+    PYTHONDONTWRITEBYTECODE set, every run would compile every module it imports."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def measure(commands: dict[str, list[str]], runs: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in commands}
+    env = child_env()
     for name, argv in commands.items():  # once, unmeasured: warm the page cache and .pyc files
-        subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, env=env)
     for _ in range(runs):
         for name, argv in commands.items():
             start = time.perf_counter()
-            subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+            subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, env=env)
             times[name].append(time.perf_counter() - start)
     return times
 
