@@ -79,14 +79,14 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _ZIP_MAGIC = b"PK\x03\x04"
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 _OPENS_ARRAY = re.compile(rb"[ \t\r\n]*\[")
-# With more than one job, files at least this large are decoded by worker processes, a file
-# per task; smaller ones here, where shipping them would cost more than reading them.
+# With more than one job, files at least this large may be decoded by worker processes, a file
+# per task; smaller ones are read here, where shipping them would cost more than reading them.
 PARALLEL_MIN_BYTES = 256 * 1024
-# Files handed out and not yet collected, per worker: enough to keep every worker busy while
-# the oldest is collected, few enough that memory does not grow with the corpus.
+# Files handed to a worker and not yet collected, per worker: one being decoded, one queued.
+# When every worker has its share, this process reads the next file itself.
 _AHEAD_PER_JOB = 2
-# Read sessions waiting behind a file still being decoded elsewhere, at most.
-_MAX_WAITING = 256
+# Sessions and skips read here, waiting behind a file still being decoded elsewhere, at most.
+_MAX_WAITING = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +147,13 @@ def iter_paths(paths: Iterable[str | os.PathLike[str]], *, max_line: int = MAX_L
                jobs: int | None = None, parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> Iterator[Session | Skip]:
     """Sessions and skips, a file at a time, so callers can aggregate in bounded memory.
 
-    A file is read once per call, however many of the paths lead to it. With `jobs` > 1 (by
-    default one per CPU), files of `parallel_min_bytes` or more are decoded in that many worker
-    processes while this one walks on; what comes out, and its order, is the same as with one.
+    A file is read once per call, however many of the paths lead to it. `jobs` processes read
+    (by default one per CPU): this one and `jobs - 1` workers, to which files of
+    `parallel_min_bytes` or more are handed while this one reads the next; what comes out, and
+    its order, is the same whatever the number.
     """
     jobs = default_jobs() if jobs is None else jobs
-    walk = _Walk(max_line, _Pool(jobs, max_line) if jobs > 1 else None, parallel_min_bytes)
+    walk = _Walk(max_line, _Pool(jobs - 1, max_line) if jobs > 1 else None, parallel_min_bytes)
     try:
         yield from _collect(_walk_paths(paths, walk), walk)
     finally:
@@ -205,16 +206,20 @@ class _Later:
     """What a file gives, decoded elsewhere: its sessions and skips once collected, each
     passed through `then` (the walk's bookkeeping, such as the run of a bundle)."""
 
-    __slots__ = ("future", "args", "then")
+    __slots__ = ("pool", "future", "args", "then")
 
-    def __init__(self, future: Future[_Decoded], args: _DecodeArgs,
+    def __init__(self, pool: _Pool, future: Future[_Decoded], args: _DecodeArgs,
                  then: tuple[Callable[[Session | Skip], Session | Skip], ...] = ()) -> None:
+        self.pool = pool
         self.future = future
         self.args = args
         self.then = then
 
     def map(self, fn: Callable[[Session | Skip], Session | Skip]) -> _Later:
-        return _Later(self.future, self.args, (*self.then, fn))
+        return _Later(self.pool, self.future, self.args, (*self.then, fn))
+
+    def done(self) -> bool:
+        return self.future.done()
 
     def result(self) -> list[Session | Skip]:
         from concurrent.futures.process import BrokenProcessPool
@@ -224,6 +229,8 @@ class _Later:
             # A worker died (killed, out of memory), or sent what does not decode as the model
             # (a bug): this process reads the file instead.
             items = _unpack(_decode_file(*self.args, pack=False))
+        finally:
+            self.pool.out -= 1
         for fn in self.then:
             items = [fn(item) for item in items]
         return items
@@ -249,16 +256,21 @@ Item = Union[Session, Skip, _Later]
 class _Pool:
     """Worker processes, started on the first file worth sending them."""
 
-    def __init__(self, jobs: int, max_line: int) -> None:
-        self.jobs = jobs
+    def __init__(self, workers: int, max_line: int) -> None:
+        self.workers = workers
         self.max_line = max_line
+        self.out = 0  # files handed out and not yet collected
         self._executor: ProcessPoolExecutor | None = None
+
+    def has_room(self) -> bool:
+        return self.out < _AHEAD_PER_JOB * self.workers
 
     def submit(self, path: Path, *, display: str, walked: bool, st: os.stat_result) -> _Later:
         if self._executor is None:
-            self._executor = _executor(self.jobs)
+            self._executor = _executor(self.workers)
         args: _DecodeArgs = (str(path), display, self.max_line, walked, (st.st_dev, st.st_ino))
-        return _Later(self._executor.submit(_decode_file, *args), args)
+        self.out += 1
+        return _Later(self, self._executor.submit(_decode_file, *args), args)
 
     def close(self) -> None:
         if self._executor is not None:
@@ -311,22 +323,20 @@ def _decode_file(path: str, display: str, max_line: int, walked: bool, ident: tu
 
 
 def _collect(items: Iterable[Item], walk: _Walk) -> Iterator[Session | Skip]:
-    """`items` in order, each file decoded elsewhere waited for when its turn comes, while up
-    to _AHEAD_PER_JOB files a worker are being decoded ahead of it."""
+    """`items` in order: what was read here as it comes, a file decoded elsewhere once done.
+    Waits for the oldest such file only when too much is waiting behind it."""
     if walk.pool is None:
         yield from items  # type: ignore[misc]  # nothing is deferred without a pool
         return
-    ahead = _AHEAD_PER_JOB * walk.pool.jobs
     window: deque[Item] = deque()
-    pending = 0
     for item in items:
         window.append(item)
-        if isinstance(item, _Later):
-            pending += 1
-        while window and (not isinstance(window[0], _Later) or pending > ahead or len(window) > _MAX_WAITING):
-            first = window.popleft()
+        while window:
+            first = window[0]
+            if isinstance(first, _Later) and not first.done() and len(window) <= _MAX_WAITING:
+                break
+            window.popleft()
             if isinstance(first, _Later):
-                pending -= 1
                 yield from first.result()
             else:
                 yield first
@@ -466,7 +476,7 @@ def _read_file(path: Path, *, display: str, walk: _Walk, in_archive: bool,
                 kind = "zip"
             elif head == _SQLITE_MAGIC:
                 kind = "sqlite"
-            elif walk.pool is not None and st.st_size >= walk.parallel_min_bytes:
+            elif walk.pool is not None and st.st_size >= walk.parallel_min_bytes and walk.pool.has_room():
                 later = walk.pool.submit(path, display=display, walked=walked, st=st)
             else:
                 fh.seek(0)
