@@ -79,10 +79,11 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _ZIP_MAGIC = b"PK\x03\x04"
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 _OPENS_ARRAY = re.compile(rb"[ \t\r\n]*\[")
-# With more than one job, files at least this large may be decoded by worker processes, a file
-# per task; smaller ones are read here, where shipping them would cost more than reading them.
-PARALLEL_MIN_BYTES = 256 * 1024
-# Files handed to a worker and not yet collected, per worker: one being decoded, one queued.
+# With more than one job, files go to the worker processes in batches of about this many bytes:
+# a task costs a fraction of a millisecond, so a batch of small files shares one. A batch still
+# short of it when its sessions are due is read here, so a few small files start no worker.
+BATCH_BYTES = 1024 * 1024
+# Batches handed to a worker and not yet collected, per worker: one being decoded, one queued.
 # When every worker has its share, this process reads the next file itself.
 _AHEAD_PER_JOB = 2
 # Sessions and skips read here, waiting behind a file still being decoded elsewhere, at most.
@@ -144,16 +145,16 @@ def default_jobs() -> int:
 
 
 def iter_paths(paths: Iterable[str | os.PathLike[str]], *, max_line: int = MAX_LINE_BYTES,
-               jobs: int | None = None, parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> Iterator[Session | Skip]:
+               jobs: int | None = None, batch_bytes: int = BATCH_BYTES) -> Iterator[Session | Skip]:
     """Sessions and skips, a file at a time, so callers can aggregate in bounded memory.
 
     A file is read once per call, however many of the paths lead to it. `jobs` processes read
-    (by default one per CPU): this one and `jobs - 1` workers, to which files of
-    `parallel_min_bytes` or more are handed while this one reads the next; what comes out, and
-    its order, is the same whatever the number.
+    (by default one per CPU): this one and `jobs - 1` workers, to which files are handed in
+    batches of `batch_bytes` while this one reads the next; what comes out, and its order, is
+    the same whatever the number.
     """
     jobs = default_jobs() if jobs is None else jobs
-    walk = _Walk(max_line, _Pool(jobs - 1, max_line) if jobs > 1 else None, parallel_min_bytes)
+    walk = _Walk(max_line, _Pool(jobs - 1, max_line, batch_bytes) if jobs > 1 else None)
     try:
         yield from _collect(_walk_paths(paths, walk), walk)
     finally:
@@ -179,12 +180,11 @@ class _Walk:
     """One iter_paths call: what was already read, the extraction budget all its archives
     share, and the worker processes, if any."""
 
-    def __init__(self, max_line: int, pool: _Pool | None = None, parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> None:
+    def __init__(self, max_line: int, pool: _Pool | None = None) -> None:
         self.max_line = max_line
         self.seen: set[tuple[int, int]] = set()
         self.budget = Budget(Limits().max_total_bytes)
         self.pool = pool
-        self.parallel_min_bytes = parallel_min_bytes
 
     def first_time(self, st: os.stat_result) -> bool:
         if st.st_ino == 0:  # a file system without inode numbers: nothing to compare
@@ -202,35 +202,64 @@ class _Walk:
 
 # -- reading in worker processes --------------------------------------------------------------
 
+class _Batch:
+    """Files decoded by one worker task, or here when the batch is due before it is full."""
+
+    __slots__ = ("pool", "args", "bytes", "future", "results", "collected")
+
+    def __init__(self, pool: _Pool) -> None:
+        self.pool = pool
+        self.args: list[_DecodeArgs] = []
+        self.bytes = 0
+        self.future: Future[list[_Decoded]] | None = None
+        self.results: list[list[Session | Skip]] | None = None
+        self.collected = 0
+
+    def done(self) -> bool:
+        return self.results is not None or (self.future is not None and self.future.done())
+
+    def result(self, index: int) -> list[Session | Skip]:
+        if self.results is None:
+            self.results = self._results()
+        self.collected += 1
+        if self.collected == len(self.args) and self.future is not None:
+            self.pool.out -= 1
+        items, self.results[index] = self.results[index], []  # let the caller's copy be the only one
+        return items
+
+    def _results(self) -> list[list[Session | Skip]]:
+        if self.future is None:  # due before it was full: cheaper to read here than to ship
+            self.pool.drop(self)
+            return [_unpack(_decode_file(*args, pack=False)) for args in self.args]
+        from concurrent.futures.process import BrokenProcessPool
+        try:
+            return [_unpack(decoded) for decoded in self.future.result()]
+        except (BrokenProcessPool, msgspec.DecodeError):
+            # A worker died (killed, out of memory), or sent what does not decode as the model
+            # (a bug): this process reads the files instead.
+            return [_unpack(_decode_file(*args, pack=False)) for args in self.args]
+
+
 class _Later:
-    """What a file gives, decoded elsewhere: its sessions and skips once collected, each
+    """What a file gives, decoded in a batch: its sessions and skips once collected, each
     passed through `then` (the walk's bookkeeping, such as the run of a bundle)."""
 
-    __slots__ = ("pool", "future", "args", "then")
+    __slots__ = ("batch", "index", "then")
 
-    def __init__(self, pool: _Pool, future: Future[_Decoded], args: _DecodeArgs,
+    def __init__(self, batch: _Batch, index: int,
                  then: tuple[Callable[[Session | Skip], Session | Skip], ...] = ()) -> None:
-        self.pool = pool
-        self.future = future
-        self.args = args
+        self.batch = batch
+        self.index = index
         self.then = then
 
     def map(self, fn: Callable[[Session | Skip], Session | Skip]) -> _Later:
-        return _Later(self.pool, self.future, self.args, (*self.then, fn))
+        return _Later(self.batch, self.index, (*self.then, fn))
 
     def done(self) -> bool:
-        return self.future.done()
+        return self.batch.done()
 
     def result(self) -> list[Session | Skip]:
-        from concurrent.futures.process import BrokenProcessPool
-        try:
-            items = _unpack(self.future.result())
-        except (BrokenProcessPool, msgspec.DecodeError):
-            # A worker died (killed, out of memory), or sent what does not decode as the model
-            # (a bug): this process reads the file instead.
-            items = _unpack(_decode_file(*self.args, pack=False))
-        finally:
-            self.pool.out -= 1
+        items = self.batch.result(self.index)
         for fn in self.then:
             items = [fn(item) for item in items]
         return items
@@ -254,28 +283,47 @@ Item = Union[Session, Skip, _Later]
 
 
 class _Pool:
-    """Worker processes, started on the first file worth sending them."""
+    """Worker processes, started when the first batch is full."""
 
-    def __init__(self, workers: int, max_line: int) -> None:
+    def __init__(self, workers: int, max_line: int, batch_bytes: int = BATCH_BYTES) -> None:
         self.workers = workers
         self.max_line = max_line
-        self.out = 0  # files handed out and not yet collected
+        self.batch_bytes = batch_bytes
+        self.out = 0  # batches handed out and not yet collected
+        self.open: _Batch | None = None  # the batch being filled
         self._executor: ProcessPoolExecutor | None = None
 
     def has_room(self) -> bool:
         return self.out < _AHEAD_PER_JOB * self.workers
 
-    def submit(self, path: Path, *, display: str, walked: bool, st: os.stat_result) -> _Later:
+    def add(self, path: Path, *, display: str, walked: bool, st: os.stat_result) -> _Later:
+        batch = self.open = self.open or _Batch(self)
+        batch.args.append((str(path), display, self.max_line, walked, (st.st_dev, st.st_ino)))
+        batch.bytes += st.st_size
+        if batch.bytes >= self.batch_bytes:
+            self._submit(batch)
+        return _Later(batch, len(batch.args) - 1)
+
+    def _submit(self, batch: _Batch) -> None:
         if self._executor is None:
             self._executor = _executor(self.workers)
-        args: _DecodeArgs = (str(path), display, self.max_line, walked, (st.st_dev, st.st_ino))
+        batch.future = self._executor.submit(_decode_files, batch.args)
         self.out += 1
-        return _Later(self, self._executor.submit(_decode_file, *args), args)
+        self.open = None
+
+    def drop(self, batch: _Batch) -> None:
+        if self.open is batch:
+            self.open = None
 
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+
+def _decode_files(args: list[_DecodeArgs]) -> list[_Decoded]:
+    """A worker's task."""
+    return [_decode_file(*a) for a in args]
 
 
 def _executor(jobs: int) -> ProcessPoolExecutor:
@@ -476,8 +524,8 @@ def _read_file(path: Path, *, display: str, walk: _Walk, in_archive: bool,
                 kind = "zip"
             elif head == _SQLITE_MAGIC:
                 kind = "sqlite"
-            elif walk.pool is not None and st.st_size >= walk.parallel_min_bytes and walk.pool.has_room():
-                later = walk.pool.submit(path, display=display, walked=walked, st=st)
+            elif walk.pool is not None and walk.pool.has_room():
+                later = walk.pool.add(path, display=display, walked=walked, st=st)
             else:
                 fh.seek(0)
                 sessions = _read_json_file(fh, path=path, display=display, skip=skip, max_line=walk.max_line)

@@ -54,8 +54,8 @@ def corpus(tmp_path: Path) -> Path:
     return root
 
 
-def _read(paths: list[Path], *, jobs: int, min_bytes: int = 0) -> list[Session | Skip]:
-    return list(iter_paths(paths, jobs=jobs, parallel_min_bytes=min_bytes))
+def _read(paths: list[Path], *, jobs: int, batch_bytes: int = 0) -> list[Session | Skip]:
+    return list(iter_paths(paths, jobs=jobs, batch_bytes=batch_bytes))
 
 
 def test_parallel_read_equals_serial_read(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,14 +79,21 @@ def test_parallel_read_equals_serial_read(corpus: Path, monkeypatch: pytest.Monk
     assert any("more lines skipped" in i.reason for i in serial if isinstance(i, Skip))
 
 
-@pytest.mark.parametrize("jobs, min_bytes", [
-    pytest.param(3, 0, id="three-workers"),
-    pytest.param(2, 2_000, id="small-files-here-large-there"),
-    pytest.param(2, 10**9, id="threshold-above-every-file"),
+@pytest.mark.parametrize("jobs, batch_bytes", [
+    pytest.param(3, 0, id="a-file-a-task"),
+    pytest.param(2, 5_000, id="batches-of-a-few-files"),
+    pytest.param(2, 10**9, id="batch-never-full-read-here"),
 ])
-def test_any_split_gives_the_same_result(corpus: Path, jobs: int, min_bytes: int) -> None:
+def test_any_split_gives_the_same_result(corpus: Path, jobs: int, batch_bytes: int) -> None:
     paths = [corpus / "claude", corpus, corpus / "artifact.zip", corpus / "missing"]
-    assert _read(paths, jobs=jobs, min_bytes=min_bytes) == _read(paths, jobs=1)
+    assert _read(paths, jobs=jobs, batch_bytes=batch_bytes) == _read(paths, jobs=1)
+
+
+def test_a_batch_never_full_starts_no_worker(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_executor(workers: int) -> None:
+        raise AssertionError("a worker was started")
+    monkeypatch.setattr(load, "_executor", no_executor)
+    assert _read([corpus], jobs=2, batch_bytes=10**9) == _read([corpus], jobs=1)
 
 
 def test_a_file_replaced_after_the_walk_opened_it_is_not_mixed_up(tmp_path: Path) -> None:
@@ -112,22 +119,21 @@ def test_what_msgpack_cannot_carry_comes_back_as_objects(tmp_path: Path) -> None
     assert _read([path], jobs=2) == _read([path], jobs=1)
 
 
-def test_files_in_flight_are_bounded(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # However many files there are, _AHEAD_PER_JOB per worker are out at once, and this
+def test_batches_in_flight_are_bounded(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # However many files there are, _AHEAD_PER_JOB batches per worker are out at once, and this
     # process reads the rest: memory does not grow with the corpus.
     most = [0]
     sent = [0]
-    submit = load._Pool.submit
+    submit = load._Pool._submit
 
-    def counted_submit(self: load._Pool, *args: object, **kwargs: object) -> load._Later:
-        later = submit(self, *args, **kwargs)  # type: ignore[arg-type]
+    def counted_submit(self: load._Pool, batch: load._Batch) -> None:
+        submit(self, batch)
         sent[0] += 1
         most[0] = max(most[0], self.out)
-        return later
-    monkeypatch.setattr(load._Pool, "submit", counted_submit)
+    monkeypatch.setattr(load._Pool, "_submit", counted_submit)
     for i in range(40):
         _claude(corpus / "many" / f"m{i:02d}.jsonl", f"m{i}", calls=2)
-    items = _read([corpus / "many"], jobs=3)
+    items = _read([corpus / "many"], jobs=3, batch_bytes=1_000)
     assert [Path(i.path).name for i in items] == [f"m{i:02d}.jsonl" for i in range(40)]
     assert 0 < sent[0] <= 40
     assert 1 <= most[0] <= load._AHEAD_PER_JOB * 2
