@@ -83,9 +83,10 @@ _OPENS_ARRAY = re.compile(rb"[ \t\r\n]*\[")
 # a task costs a fraction of a millisecond, so a batch of small files shares one. A batch still
 # short of it when its sessions are due is read here, so a few small files start no worker.
 BATCH_BYTES = 1024 * 1024
-# Batches handed to a worker and not yet collected, per worker: one being decoded, one queued.
-# When every worker has its share, this process reads the next file itself.
-_AHEAD_PER_JOB = 2
+# Batches handed to a worker and not yet collected, per worker: one being decoded, two queued,
+# so a worker is not left idle while this process reads a large file itself, which it does
+# when every worker has its share.
+_AHEAD_PER_JOB = 3
 # Sessions and skips read here, waiting behind a file still being decoded elsewhere, at most.
 _MAX_WAITING = 64
 
