@@ -8,6 +8,7 @@ import os
 import threading
 import re
 import stat
+import sys
 import tempfile
 from collections import Counter
 from collections import deque
@@ -332,8 +333,9 @@ def _executor(jobs: int) -> ProcessPoolExecutor:
     from concurrent.futures import ProcessPoolExecutor
     methods = multiprocessing.get_all_start_methods()
     # fork starts a worker in milliseconds with every module already imported; it is safe
-    # only while this process runs no other thread. Otherwise a fresh interpreter per worker.
-    if "fork" in methods and threading.active_count() == 1:
+    # only while this process runs no other thread, and on Linux (macOS system libraries may
+    # not survive it). Otherwise a fresh interpreter per worker.
+    if "fork" in methods and sys.platform.startswith("linux") and threading.active_count() == 1:
         method = "fork"
     else:
         method = "forkserver" if "forkserver" in methods else "spawn"
