@@ -1,24 +1,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Protocol
+from typing import cast
 
 from headroom_ci import __version__
-from headroom_ci import actions
-from headroom_ci import config
-from headroom_ci.commands import check
-from headroom_ci.commands import collect
-from headroom_ci.commands import fetch
-from headroom_ci.commands import learn
-from headroom_ci.commands import pr
-from headroom_ci.commands import run
-from headroom_ci.commands import sessions
 from headroom_ci.errors import FatalError
-from headroom_ci.safety.redact import redact
-
 
 
 class Command(Protocol):
@@ -26,33 +16,53 @@ class Command(Protocol):
     def from_args(self, args: argparse.Namespace) -> int: ...
 
 
-COMMANDS: dict[str, Command] = {"sessions": sessions, "learn": learn, "check": check, "fetch": fetch,
-                                "pr": pr, "run": run, "collect": collect}
+# Subcommand → its module. A command's module (and the stacks it needs: PyGithub, GitPython,
+# the openai SDK) is imported only when that command runs, so `check`, a pre-commit hook run
+# on every commit, starts about as fast as the interpreter.
+COMMANDS: tuple[str, ...] = ("sessions", "learn", "check", "fetch", "pr", "run", "collect")
 
 
-def _parser() -> argparse.ArgumentParser:
+def command(name: str) -> Command:
+    return cast(Command, importlib.import_module(f"headroom_ci.commands.{name}"))
+
+
+def chosen(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` names, when its first argument is one; the top level has no
+    option that takes a value, so anything else (`--help`, `--version`, a typo) is None."""
+    return argv[0] if argv and argv[0] in COMMANDS else None
+
+
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with `only`, that subcommand's and no other's."""
     parser = argparse.ArgumentParser(
         prog="headroom-ci",
         description="Learn from coding-agent failures in CI and propose rules for the agent's context file.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMANDS.values():
-        module.add_parser(sub)
+    for name in (only,) if only else COMMANDS:
+        command(name).add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(chosen(argv))
     args = parser.parse_args(argv)
     try:
-        # The config file and HEADROOM_CI_* (the action's inputs) fill in what no flag gave.
-        args = config.reparse(parser, args, argv)
+        if hasattr(args, "config"):
+            # The config file and HEADROOM_CI_* (the action's inputs) fill in what no flag gave.
+            from headroom_ci import config  # PyYAML: only for the commands that read the file
+            args = config.reparse(parser, args, argv)
         # A secret given as a flag is masked in the job log before anything can print it.
-        for name in ("token", "llm_api_key"):
-            actions.mask(getattr(args, name, None) or "", out=sys.stdout)
-        return COMMANDS[args.command].from_args(args)
+        secrets = [value for value in (getattr(args, name, None) for name in ("token", "llm_api_key")) if value]
+        if secrets:
+            from headroom_ci import actions
+            for value in secrets:
+                actions.mask(value, out=sys.stdout)
+        return command(args.command).from_args(args)
     except FatalError as exc:
+        from headroom_ci import actions
         if actions.active():
             actions.annotate("error", str(exc), title=f"headroom-ci {args.command}", out=sys.stdout)
         actions.untrusted(f"headroom-ci: error: {exc}\n", out=sys.stderr)
@@ -60,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception:
+        import traceback
+
+        from headroom_ci.safety.redact import redact
         print(redact(traceback.format_exc()), end="", file=sys.stderr)
         print("headroom-ci: unexpected error (a bug): please report it with the traceback above",
               file=sys.stderr)

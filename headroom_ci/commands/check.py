@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TextIO
 
 from headroom_ci import actions
-from headroom_ci import gitops
 from headroom_ci.cli import positive
 from headroom_ci.fsio import read_manifests
 from headroom_ci.learning import block
@@ -86,6 +85,7 @@ def _removed(path: str) -> list[str]:
     """A problem when the last commit's version of the file holds a block with recorded rules:
     the block disappeared while its rules are still referenced (headroom-ai's `learn --apply`
     moves a CLAUDE.md block to CLAUDE.local.md)."""
+    from headroom_ci import gitops  # GitPython, only for a file whose block is gone
     file = Path(path)
     history = gitops.file_history(file.parent, file.name, limit=1)
     committed = history[-1].text if history else None

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from headroom_ci.sessions.build import as_dict
+from headroom_ci.sessions.build import as_int
 from headroom_ci.sessions.build import as_str
 from headroom_ci.sessions.build import Calls
 from headroom_ci.sessions.build import text_of
@@ -137,10 +138,16 @@ class _Reader:
         return full if full is not None else text
 
     def usage(self) -> Usage:
-        total = self.anonymous_usage
+        # _usage summed, in plain ints: one Usage per session instead of two per message.
+        a = self.anonymous_usage
+        inp, out, read, made = a.input, a.output, a.cache_read, a.cache_creation
         for raw in self.usage_by_message.values():
-            total += _usage(raw)
-        return total
+            u = as_dict(raw)
+            inp += as_int(u.get("input_tokens"))
+            out += as_int(u.get("output_tokens"))
+            read += as_int(u.get("cache_read_input_tokens"))
+            made += as_int(u.get("cache_creation_input_tokens"))
+        return Usage(inp, out, read, made)
 
 
 def read_jsonl(records: Iterable[tuple[int | None, Line]], *, path: str, skip: SkipFn,

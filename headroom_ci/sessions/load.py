@@ -5,10 +5,13 @@ import dataclasses
 import errno
 import itertools
 import os
+import threading
 import re
 import stat
+import sys
 import tempfile
 from collections import Counter
+from collections import deque
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -16,6 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from typing import BinaryIO
+from typing import TYPE_CHECKING
+from typing import Union
+
+import msgspec
 
 from headroom_ci.archive import ArchiveError
 from headroom_ci.archive import Budget
@@ -54,6 +61,10 @@ from headroom_ci.sessions.types import DocumentReader
 from headroom_ci.sessions.types import LineReader
 from headroom_ci.sessions.types import SkipFn
 
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+    from concurrent.futures import ProcessPoolExecutor
+
 # Whole-document formats (pretty-printed JSON) must be held in memory to parse.
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 # Only these endings are opened when walking a folder; a file named on the
@@ -69,6 +80,16 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _ZIP_MAGIC = b"PK\x03\x04"
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 _OPENS_ARRAY = re.compile(rb"[ \t\r\n]*\[")
+# With more than one job, files go to the worker processes in batches of about this many bytes:
+# a task costs a fraction of a millisecond, so a batch of small files shares one. A batch still
+# short of it when its sessions are due is read here, so a few small files start no worker.
+BATCH_BYTES = 1024 * 1024
+# Batches handed to a worker and not yet collected, per worker: one being decoded, two queued,
+# so a worker is not left idle while this process reads a large file itself, which it does
+# when every worker has its share.
+_AHEAD_PER_JOB = 3
+# Sessions and skips read here, waiting behind a file still being decoded elsewhere, at most.
+_MAX_WAITING = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +126,11 @@ class ReadResult:
     skipped: tuple[Skip, ...]
 
 
-def read_paths(paths: Iterable[str | os.PathLike[str]], *, max_line: int = MAX_LINE_BYTES) -> ReadResult:
+def read_paths(paths: Iterable[str | os.PathLike[str]], *, max_line: int = MAX_LINE_BYTES,
+               jobs: int | None = None) -> ReadResult:
     sessions: list[Session] = []
     skipped: list[Skip] = []
-    for item in iter_paths(paths, max_line=max_line):
+    for item in iter_paths(paths, max_line=max_line, jobs=jobs):
         if isinstance(item, Session):
             sessions.append(item)
         else:
@@ -116,13 +138,32 @@ def read_paths(paths: Iterable[str | os.PathLike[str]], *, max_line: int = MAX_L
     return ReadResult(tuple(sessions), tuple(skipped))
 
 
-def iter_paths(paths: Iterable[str | os.PathLike[str]], *,
-               max_line: int = MAX_LINE_BYTES) -> Iterator[Session | Skip]:
+def default_jobs() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def iter_paths(paths: Iterable[str | os.PathLike[str]], *, max_line: int = MAX_LINE_BYTES,
+               jobs: int | None = None, batch_bytes: int = BATCH_BYTES) -> Iterator[Session | Skip]:
     """Sessions and skips, a file at a time, so callers can aggregate in bounded memory.
 
-    A file is read once per call, however many of the paths lead to it.
+    A file is read once per call, however many of the paths lead to it. `jobs` processes read
+    (by default one per CPU): this one and `jobs - 1` workers, to which files are handed in
+    batches of `batch_bytes` while this one reads the next; what comes out, and its order, is
+    the same whatever the number.
     """
-    walk = _Walk(max_line)
+    jobs = default_jobs() if jobs is None else jobs
+    walk = _Walk(max_line, _Pool(jobs - 1, max_line, batch_bytes) if jobs > 1 else None)
+    try:
+        yield from _collect(_walk_paths(paths, walk), walk)
+    finally:
+        walk.close()
+
+
+def _walk_paths(paths: Iterable[str | os.PathLike[str]], walk: _Walk) -> Iterator[Item]:
     for raw in paths:
         path = Path(raw)
         try:
@@ -138,12 +179,14 @@ def iter_paths(paths: Iterable[str | os.PathLike[str]], *,
 
 
 class _Walk:
-    """One iter_paths call: what was already read, and the extraction budget all its archives share."""
+    """One iter_paths call: what was already read, the extraction budget all its archives
+    share, and the worker processes, if any."""
 
-    def __init__(self, max_line: int) -> None:
+    def __init__(self, max_line: int, pool: _Pool | None = None) -> None:
         self.max_line = max_line
         self.seen: set[tuple[int, int]] = set()
         self.budget = Budget(Limits().max_total_bytes)
+        self.pool = pool
 
     def first_time(self, st: os.stat_result) -> bool:
         if st.st_ino == 0:  # a file system without inode numbers: nothing to compare
@@ -153,6 +196,206 @@ class _Walk:
             return False
         self.seen.add(key)
         return True
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+# -- reading in worker processes --------------------------------------------------------------
+
+class _Batch:
+    """Files decoded by one worker task, or here when the batch is due before it is full."""
+
+    __slots__ = ("pool", "args", "bytes", "future", "results", "collected")
+
+    def __init__(self, pool: _Pool) -> None:
+        self.pool = pool
+        self.args: list[_DecodeArgs] = []
+        self.bytes = 0
+        self.future: Future[list[_Decoded]] | None = None
+        self.results: list[list[Session | Skip]] | None = None
+        self.collected = 0
+
+    def done(self) -> bool:
+        return self.results is not None or (self.future is not None and self.future.done())
+
+    def result(self, index: int) -> list[Session | Skip]:
+        if self.results is None:
+            self.results = self._results()
+        self.collected += 1
+        if self.collected == len(self.args) and self.future is not None:
+            self.pool.out -= 1
+        items, self.results[index] = self.results[index], []  # let the caller's copy be the only one
+        return items
+
+    def _results(self) -> list[list[Session | Skip]]:
+        if self.future is None:  # due before it was full: cheaper to read here than to ship
+            self.pool.drop(self)
+            return [_unpack(_decode_file(*args, pack=False)) for args in self.args]
+        from concurrent.futures.process import BrokenProcessPool
+        try:
+            return [_unpack(decoded) for decoded in self.future.result()]
+        except (BrokenProcessPool, msgspec.DecodeError):
+            # A worker died (killed, out of memory), or sent what does not decode as the model
+            # (a bug): this process reads the files instead.
+            return [_unpack(_decode_file(*args, pack=False)) for args in self.args]
+
+
+class _Later:
+    """What a file gives, decoded in a batch: its sessions and skips once collected, each
+    passed through `then` (the walk's bookkeeping, such as the run of a bundle)."""
+
+    __slots__ = ("batch", "index", "then")
+
+    def __init__(self, batch: _Batch, index: int,
+                 then: tuple[Callable[[Session | Skip], Session | Skip], ...] = ()) -> None:
+        self.batch = batch
+        self.index = index
+        self.then = then
+
+    def map(self, fn: Callable[[Session | Skip], Session | Skip]) -> _Later:
+        return _Later(self.batch, self.index, (*self.then, fn))
+
+    def done(self) -> bool:
+        return self.batch.done()
+
+    def result(self) -> list[Session | Skip]:
+        items = self.batch.result(self.index)
+        for fn in self.then:
+            items = [fn(item) for item in items]
+        return items
+
+
+# (path, display, max_line, walked, (st_dev, st_ino) as the walk saw it)
+_DecodeArgs = tuple[str, str, int, bool, tuple[int, int]]
+# A file's sessions (msgpack, which decodes into the model several times faster than a
+# pickle of the dataclasses; or the list, when something in them is not msgpack), its skips.
+_Decoded = tuple[Union[bytes, list[Session]], list[Skip]]
+_pack = msgspec.msgpack.Encoder().encode
+_unpack_sessions = msgspec.msgpack.Decoder(list[Session]).decode
+
+
+def _unpack(decoded: _Decoded) -> list[Session | Skip]:
+    sessions, skips = decoded
+    return [*(_unpack_sessions(sessions) if isinstance(sessions, bytes) else sessions), *skips]
+
+
+Item = Union[Session, Skip, _Later]
+
+
+class _Pool:
+    """Worker processes, started when the first batch is full."""
+
+    def __init__(self, workers: int, max_line: int, batch_bytes: int = BATCH_BYTES) -> None:
+        self.workers = workers
+        self.max_line = max_line
+        self.batch_bytes = batch_bytes
+        self.out = 0  # batches handed out and not yet collected
+        self.open: _Batch | None = None  # the batch being filled
+        self._executor: ProcessPoolExecutor | None = None
+
+    def has_room(self) -> bool:
+        return self.out < _AHEAD_PER_JOB * self.workers
+
+    def add(self, path: Path, *, display: str, walked: bool, st: os.stat_result) -> _Later:
+        batch = self.open = self.open or _Batch(self)
+        batch.args.append((str(path), display, self.max_line, walked, (st.st_dev, st.st_ino)))
+        batch.bytes += st.st_size
+        if batch.bytes >= self.batch_bytes:
+            self._submit(batch)
+        return _Later(batch, len(batch.args) - 1)
+
+    def _submit(self, batch: _Batch) -> None:
+        if self._executor is None:
+            self._executor = _executor(self.workers)
+        batch.future = self._executor.submit(_decode_files, batch.args)
+        self.out += 1
+        self.open = None
+
+    def drop(self, batch: _Batch) -> None:
+        if self.open is batch:
+            self.open = None
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+
+def _decode_files(args: list[_DecodeArgs]) -> list[_Decoded]:
+    """A worker's task."""
+    return [_decode_file(*a) for a in args]
+
+
+def _executor(jobs: int) -> ProcessPoolExecutor:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    methods = multiprocessing.get_all_start_methods()
+    # fork starts a worker in milliseconds with every module already imported; it is safe
+    # only while this process runs no other thread, and on Linux (macOS system libraries may
+    # not survive it). Otherwise a fresh interpreter per worker.
+    if "fork" in methods and sys.platform.startswith("linux") and threading.active_count() == 1:
+        method = "fork"
+    else:
+        method = "forkserver" if "forkserver" in methods else "spawn"
+    context = multiprocessing.get_context(method)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init)
+
+
+def _worker_init() -> None:
+    import signal
+    # Ctrl-C reaches the whole process group: the parent handles it and stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _decode_file(path: str, display: str, max_line: int, walked: bool, ident: tuple[int, int], *,
+                 pack: bool = True) -> _Decoded:
+    """A worker's task: one transcript file's sessions, then its skips, as _read_file gives them."""
+    skips = _Skips()
+    skip = skips.at(display)
+    sessions: list[Session] = []
+    try:
+        fd = os.open(path, _OPEN_FLAGS | (getattr(os, "O_NOFOLLOW", 0) if walked else 0))
+        with os.fdopen(fd, "rb", buffering=_BUFFER) as fh:
+            st = os.fstat(fh.fileno())
+            if (st.st_dev, st.st_ino) != ident:
+                skip(None, "cannot read: replaced while it was being read")
+            else:
+                sessions = _read_json_file(fh, path=Path(path), display=display, skip=skip, max_line=max_line)
+    except OSError as exc:
+        skip(None, f"cannot read: {exc.strerror or exc}")
+    if pack:
+        try:
+            return _pack(sessions), list(skips)
+        except (TypeError, ValueError, OverflowError):  # a lone surrogate, an int past 64 bits
+            pass
+    return sessions, list(skips)
+
+
+def _collect(items: Iterable[Item], walk: _Walk) -> Iterator[Session | Skip]:
+    """`items` in order: what was read here as it comes, a file decoded elsewhere once done.
+    Waits for the oldest such file only when too much is waiting behind it."""
+    if walk.pool is None:
+        yield from items  # type: ignore[misc]  # nothing is deferred without a pool
+        return
+    window: deque[Item] = deque()
+    for item in items:
+        window.append(item)
+        while window:
+            first = window[0]
+            if isinstance(first, _Later) and not first.done() and len(window) <= _MAX_WAITING:
+                break
+            window.popleft()
+            if isinstance(first, _Later):
+                yield from first.result()
+            else:
+                yield first
+    for item in window:
+        if isinstance(item, _Later):
+            yield from item.result()
+        else:
+            yield item
 
 
 class _Skips:
@@ -185,7 +428,7 @@ class _Skips:
             yield Skip(path, None, f"{sum(reasons.values())} more lines skipped (reasons: {listed})")
 
 
-def _read_dir(root: Path, *, display: str, walk: _Walk, in_archive: bool) -> Iterator[Session | Skip]:
+def _read_dir(root: Path, *, display: str, walk: _Walk, in_archive: bool) -> Iterator[Item]:
     def shown(dirpath: str) -> str:
         rel = os.path.relpath(dirpath, root)
         return display if rel == "." else os.path.join(display, rel)
@@ -202,7 +445,7 @@ def _read_dir(root: Path, *, display: str, walk: _Walk, in_archive: bool) -> Ite
         if is_bundle(manifest):
             # Its raw/ copies are the sessions of its normalized files again: read those once.
             dirnames[:] = [d for d in dirnames if d != RAW_DIR]
-        found: Iterator[Session | Skip] = iter(())
+        found: Iterator[Item] = iter(())
         if is_storage_root(here):
             # Its session/message/part/project folders are one store; anything else in it is walked.
             dirnames[:] = [d for d in dirnames if d not in STORAGE_FOLDERS]
@@ -212,9 +455,25 @@ def _read_dir(root: Path, *, display: str, walk: _Walk, in_archive: bool) -> Ite
                  for name in sorted(filenames)
                  if Path(name).suffix.lower() in TRANSCRIPT_SUFFIXES and name != MANIFEST
                  and not (here / name).is_symlink())
+        tag = _tagger(run)
         for item in itertools.chain(found, itertools.chain.from_iterable(files)):
-            yield dataclasses.replace(item, run=run) if run and isinstance(item, Session) and not item.run else item
+            if tag is None:
+                yield item
+            elif isinstance(item, _Later):
+                yield item.map(tag)
+            else:
+                yield tag(item)
     yield from _folder_errors(errors, shown)
+
+
+def _tagger(run: Run | None) -> Callable[[Session | Skip], Session | Skip] | None:
+    """Gives the sessions of a bundle the CI run its manifest names."""
+    if run is None:
+        return None
+
+    def tag(item: Session | Skip) -> Session | Skip:
+        return dataclasses.replace(item, run=run) if isinstance(item, Session) and not item.run else item
+    return tag
 
 
 def _manifest(folder: Path) -> Any:
@@ -243,11 +502,12 @@ def _read_storage(root: Path, *, display: str, walk: _Walk, in_archive: bool) ->
 
 
 def _read_file(path: Path, *, display: str, walk: _Walk, in_archive: bool,
-               walked: bool) -> Iterator[Session | Skip]:
+               walked: bool) -> Iterator[Item]:
     skips = _Skips()
     skip = skips.at(display)
     sessions: list[Session] = []
     kind = "json"
+    later: _Later | None = None
     try:
         # Non-blocking: opening a FIFO must not wait for a writer; fstat then refuses it.
         fd = os.open(path, _OPEN_FLAGS | (getattr(os, "O_NOFOLLOW", 0) if walked else 0))
@@ -267,6 +527,8 @@ def _read_file(path: Path, *, display: str, walk: _Walk, in_archive: bool,
                 kind = "zip"
             elif head == _SQLITE_MAGIC:
                 kind = "sqlite"
+            elif walk.pool is not None and walk.pool.has_room():
+                later = walk.pool.add(path, display=display, walked=walked, st=st)
             else:
                 fh.seek(0)
                 sessions = _read_json_file(fh, path=path, display=display, skip=skip, max_line=walk.max_line)
@@ -274,6 +536,9 @@ def _read_file(path: Path, *, display: str, walk: _Walk, in_archive: bool,
         skip(None, f"cannot read: {exc.strerror or exc}")
     if kind == "zip":
         yield from _read_zip(path, display=display, walk=walk, in_archive=in_archive)
+        return
+    if later is not None:
+        yield later
         return
     if kind == "sqlite":
         sessions = read_db_file(path, display=display, skip=skip)
@@ -293,7 +558,8 @@ def _read_zip(path: Path, *, display: str, walk: _Walk, in_archive: bool) -> Ite
         except ArchiveError as exc:
             yield Skip(display, None, str(exc))
             return
-        yield from _read_dir(dest, display=display, walk=walk, in_archive=True)
+        # Collected here: the extracted files must all be read before the folder is removed.
+        yield from _collect(_read_dir(dest, display=display, walk=walk, in_archive=True), walk)
 
 
 def _read_json_file(fh: BinaryIO, *, path: Path, display: str, skip: SkipFn, max_line: int) -> list[Session]:
