@@ -162,8 +162,17 @@ def bundle_manifest(existing: Any, *, repository: str, artifact: ArtifactInfo) -
     prov = artifact.run.provenance()
     fields = {"id": prov.id, "attempt": prov.attempt, "url": prov.url, "workflow": prov.workflow,
               "branch": prov.branch, "sha": prov.sha, "created_at": prov.created_at}
-    collected = doc.get("run")
-    doc["run"] = {**(collected if isinstance(collected, dict) else {}), **{k: v for k, v in fields.items() if v is not None}}
+    run = doc.get("run")
+    collected: dict[str, Any] = run if isinstance(run, dict) else {}
+    # GitHub lists a run with its latest attempt, and an artifact may come from an earlier one: the
+    # attempt collect recorded is the artifact's own; without it, only a first attempt is certain.
+    own = collected.get("attempt")
+    if isinstance(own, int) and not isinstance(own, bool) and 1 <= own <= (prov.attempt or own):
+        fields["attempt"] = own
+    elif prov.attempt != 1:
+        fields["attempt"] = None
+    kept = {k: v for k, v in collected.items() if k != "attempt"}
+    doc["run"] = {**kept, **{k: v for k, v in fields.items() if v is not None}}
     doc["artifact"] = {"id": artifact.id, "name": artifact.name}
     return doc
 
