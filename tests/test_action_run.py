@@ -63,7 +63,7 @@ EXAMPLE_AGENTS = (REPO / "examples" / "repo" / "AGENTS.md").read_text()
 VENV = "headroom-ci-venv"
 PYTHON = os.path.realpath(sys.executable)   # what setup-python would give
 # What the runner would not download with the action: caches, local environments, build output.
-_NOT_SHIPPED = shutil.ignore_patterns(".git", ".venv", ".ci-headroom-ai", "__pycache__", ".mypy_cache",
+_NOT_SHIPPED = shutil.ignore_patterns(".git", ".venv", ".venv-lowest", ".ci-headroom-ai", "__pycache__", ".mypy_cache",
                                       ".pytest_cache", ".hypothesis", ".benchmarks", "*.egg-info", "build",
                                       "dist", "bench-out")
 _DROP = ("GIT_", "GITHUB_", "RUNNER_", "HEADROOM_", "OPENAI_", "AZURE_", "VIRTUAL_ENV", "PYTHONPATH", "UV_",
@@ -117,7 +117,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory, action_dir: Path) -> Path:
     python = Path(step.outputs["python"])
     assert python.parent.parent.parent == root / "temp" and python.parent.parent.name.startswith(VENV + ".")
     assert job.added_path == [] and job.added_env == {}   # nothing for the caller's PATH
-    done = subprocess.run([str(python), "-P", "-m", "headroom_ci", "--version"], capture_output=True, text=True,
+    done = subprocess.run([str(python), "-I", "-m", "headroom_ci", "--version"], capture_output=True, text=True,
                           cwd=root / "workspace")
     assert done.returncode == 0 and done.stdout.startswith("headroom-ci "), done.stderr
     return python.parent.parent

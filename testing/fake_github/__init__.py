@@ -1,8 +1,10 @@
 """A local stand-in for the GitHub REST API, reached through PyGithub's own `base_url`.
 
 It follows the documented behaviour the project depends on: token auth, pagination with
-`Link` headers, 404 for what does not exist, and failures injected on demand (a secondary
-rate limit with `Retry-After`, a 5xx once). Artifact zips are served from a second host
+`Link` headers, 404 for what does not exist, repository names in any case, and failures injected
+on demand: `rate_limit()` answers as GitHub does over a primary or secondary limit (403 or 429,
+with or without `retry-after` / `x-ratelimit-reset`), and `fail(..., after=True)` fails a request
+after it took effect, as a 5xx from GitHub can. Artifact zips are served from a second host
 (`localhost` instead of `127.0.0.1`) that, like blob storage, refuses an Authorization header.
 Route handlers live beside this module (`actions.py`, `pulls.py`) and register themselves.
 """
