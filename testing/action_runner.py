@@ -18,6 +18,8 @@ What the project's action files use, done as the runner does it, and nothing mor
   the test supplies (actions/checkout, actions/upload-artifact…).
 - A step whose script fails fails the job: later steps are skipped unless their `if:` says
   otherwise (a condition without a status function means `success() && (…)`).
+- `Job.done` stands for steps that already ran on this runner (step id → its outputs), so that
+  a slow step tested for real once (the action's install) is not repeated by every test.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import math
 import os
 import re
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -331,6 +334,7 @@ class Job:
     added_path: list[str] = field(default_factory=list)        # through GITHUB_PATH
     log: list[StepResult] = field(default_factory=list)
     failed: bool = False
+    done: Mapping[str, Mapping[str, str]] = field(default_factory=dict)   # step id → outputs, not run again
 
     def __post_init__(self) -> None:
         self.workspace.mkdir(parents=True, exist_ok=True)
@@ -343,7 +347,8 @@ class Job:
     def base_env(self) -> dict[str, str]:
         g = self.github
         env = {**self.env, "CI": "true", "GITHUB_ACTIONS": "true", "RUNNER_TEMP": str(self.temp),
-               "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "GITHUB_WORKSPACE": str(self.workspace)}
+               "RUNNER_OS": self.runner_context["os"], "RUNNER_ARCH": self.runner_context["arch"],
+               "GITHUB_WORKSPACE": str(self.workspace)}
         for key in ("repository", "api_url", "server_url", "run_id", "run_attempt", "sha", "ref", "event_name",
                     "workflow", "actor", "repository_owner"):
             if key in g:
@@ -380,6 +385,8 @@ class Job:
             scope = self.scope(inputs=inputs, steps=context, env=layered, extra=extra)
             if not condition(step.get("if"), scope):
                 result = StepResult(sid, name, "skipped")
+            elif sid is not None and str(sid) in self.done:
+                result = StepResult(sid, name, "success", dict(self.done[str(sid)]))
             elif "run" in step:
                 result = self._run(step, scope, env=layered, action_path=action_path, name=name, where=where)
             elif "uses" in step:
@@ -555,14 +562,30 @@ def checkout_from(bare: Path) -> StandIn:
     return checkout
 
 
+def setup_python(python: str = sys.executable) -> StandIn:
+    """actions/setup-python with update-environment false: `python` as its python-path output."""
+    def setup(call: Call) -> Mapping[str, str]:
+        assert call.with_.get("update-environment") == "false", "setup-python would change the job's PATH"
+        assert call.with_.get("python-version"), "setup-python needs a python-version"
+        return {"python-path": python, "python-version": call.with_["python-version"]}
+    return setup
+
+
 @dataclass
 class Artifacts:
-    """actions/upload-artifact and actions/download-artifact of one workflow run: name → files."""
+    """actions/upload-artifact (v4.6) and actions/download-artifact of one workflow run: name → files.
+
+    As v4 does: a name already uploaded in the run is refused (409 Conflict), and files or folders
+    whose names start with a dot are left out unless include-hidden-files is true."""
     stored: dict[str, dict[str, bytes]] = field(default_factory=dict)
     on_upload: Callable[[str, dict[str, bytes]], None] | None = None
 
     def upload(self, call: Call) -> Mapping[str, str]:
         name, raw = call.with_["name"], call.with_["path"]
+        if name in self.stored:
+            raise RuntimeError(f"Failed to CreateArtifact: (409) Conflict: an artifact with this name already "
+                               f"exists on the workflow run: {name}")
+        hidden = call.with_.get("include-hidden-files", "false") == "true"
         files: dict[str, bytes] = {}
         for line in filter(None, (p.strip() for p in raw.splitlines())):
             path = Path(line) if os.path.isabs(line) else call.job.workspace / line
@@ -570,7 +593,8 @@ class Artifacts:
                 files[path.name] = path.read_bytes()   # one file: the artifact's root is its folder
             elif path.is_dir():
                 files.update({p.relative_to(path).as_posix(): p.read_bytes()
-                              for p in sorted(path.rglob("*")) if p.is_file()})
+                              for p in sorted(path.rglob("*")) if p.is_file()
+                              and (hidden or not any(part.startswith(".") for part in p.relative_to(path).parts))})
         if not files and call.with_.get("if-no-files-found", "warn") == "error":
             raise RuntimeError(f"upload-artifact: no files found at {raw}")
         self.stored[name] = files

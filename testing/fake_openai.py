@@ -80,11 +80,26 @@ def error(status: int, message: str, *, type: str, code: str | None = None, para
                 headers=headers or {})
 
 
+# What OpenAI sends with every answer about the limits of the key (the SDK does not read them).
+_LIMITS = {"x-ratelimit-limit-requests": "3", "x-ratelimit-remaining-requests": "0",
+           "x-ratelimit-reset-requests": "20s", "x-ratelimit-limit-tokens": "40000",
+           "x-ratelimit-remaining-tokens": "39000", "x-ratelimit-reset-tokens": "1.5s"}
+
+
 def rate_limited(*, retry_after_ms: int = 10) -> Step:
-    # retry-after-ms: the SDK honours it before retry-after, and a test waits milliseconds.
+    # The headers the SDK's retry reads: retry-after-ms first, then retry-after (seconds or a
+    # date); a test waits milliseconds.
     return error(429, "Rate limit reached for requests per min (RPM): Limit 3, Used 3, Requested 1.",
                  type="requests", code="rate_limit_exceeded",
-                 headers={"retry-after-ms": str(retry_after_ms), "retry-after": "1"})
+                 headers={**_LIMITS, "retry-after-ms": str(retry_after_ms), "retry-after": "1"})
+
+
+def out_of_quota() -> Step:
+    """A key whose account has no credit left: a 429 too, but waiting does not help."""
+    return error(429, "You exceeded your current quota, please check your plan and billing details. For more "
+                      "information on this error, read the docs: "
+                      "https://platform.openai.com/docs/guides/error-codes/api-errors.",
+                 type="insufficient_quota", code="insufficient_quota", headers={**_LIMITS, "retry-after-ms": "10"})
 
 
 def server_error(status: int = 500) -> Step:

@@ -43,7 +43,9 @@ from testing.action_runner import Job
 from testing.action_runner import load_yaml
 from testing.action_runner import parse_file_command
 from testing.action_runner import Scope
+from testing.action_runner import setup_python
 from testing.action_runner import StandIn
+from testing.action_runner import StepResult
 from testing.examples import claude_run
 from testing.examples import example_files
 from testing.examples import ROOT
@@ -59,8 +61,9 @@ from testing.gitrepo import make_repo
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_AGENTS = (REPO / "examples" / "repo" / "AGENTS.md").read_text()
 VENV = "headroom-ci-venv"
+PYTHON = os.path.realpath(sys.executable)   # what setup-python would give
 # What the runner would not download with the action: caches, local environments, build output.
-_NOT_SHIPPED = shutil.ignore_patterns(".git", ".venv", ".ci-headroom-ai", "__pycache__", ".mypy_cache",
+_NOT_SHIPPED = shutil.ignore_patterns(".git", ".venv", ".venv-lowest", ".ci-headroom-ai", "__pycache__", ".mypy_cache",
                                       ".pytest_cache", ".hypothesis", ".benchmarks", "*.egg-info", "build",
                                       "dist", "bench-out")
 _DROP = ("GIT_", "GITHUB_", "RUNNER_", "HEADROOM_", "OPENAI_", "AZURE_", "VIRTUAL_ENV", "PYTHONPATH", "UV_",
@@ -94,21 +97,30 @@ def action_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
+def _install(job: Job, action_dir: Path) -> StepResult:
+    """The action's steps up to its install, run for real; the install step's result."""
+    steps = load_yaml(action_dir / "action.yml")["runs"]["steps"]
+    upto = next(n for n, step in enumerate(steps) if step.get("id") == "install")
+    job.stand_ins = {"actions/setup-python": setup_python(PYTHON)}
+    job.run_steps(steps[:upto + 1], inputs={}, env={}, action_path=action_dir, where="action.yml")
+    return job.log[-1]
+
+
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory, action_dir: Path) -> Path:
     """action.yml's install step, run for real once: the virtual environment it builds."""
     root = tmp_path_factory.mktemp("install")
     job = Job(workspace=root / "workspace", temp=root / "temp", github={"token": TOKEN},
               env=runner_env(root / "home", root / "tools"))
-    install = load_yaml(action_dir / "action.yml")["runs"]["steps"][0]
-    job.run_steps([install], inputs={}, env={}, action_path=action_dir, where="action.yml")
-    step = job.log[-1]
+    step = _install(job, action_dir)
     assert step.outcome == "success", step.stdout + step.stderr
-    assert step.outputs == {"bin": f"{root / 'temp' / VENV}/bin"}
+    python = Path(step.outputs["python"])
+    assert python.parent.parent.parent == root / "temp" and python.parent.parent.name.startswith(VENV + ".")
     assert job.added_path == [] and job.added_env == {}   # nothing for the caller's PATH
-    done = subprocess.run([f"{step.outputs['bin']}/headroom-ci", "--version"], capture_output=True, text=True)
+    done = subprocess.run([str(python), "-I", "-m", "headroom_ci", "--version"], capture_output=True, text=True,
+                          cwd=root / "workspace")
     assert done.returncode == 0 and done.stdout.startswith("headroom-ci "), done.stderr
-    return root / "temp" / VENV
+    return python.parent.parent
 
 
 @dataclass
@@ -124,13 +136,14 @@ class World:
         """A fresh runner: its own RUNNER_TEMP (with the module's venv linked in) and workspace."""
         temp = self.tmp / name / "temp"
         temp.mkdir(parents=True)
-        (temp / VENV).symlink_to(self.venv)
         context = {"token": TOKEN, "repository": "acme/shop", "api_url": self.gh.api_url,
                    "server_url": "https://github.com", "run_id": "9001", "run_attempt": "1",
                    "ref": "refs/heads/main", "event_name": "workflow_dispatch", "workflow": "headroom learn",
                    "actor": "dana", "repository_owner": "acme", "job": name, **github}
+        # The install was tested for real by the venv fixture: here it counts as done on this runner.
+        done = {"python": {"python-path": PYTHON}, "install": {"python": str(self.venv / "bin" / "python")}}
         return Job(workspace=workspace or self.tmp / name / "workspace", temp=temp, github=context,
-                   env=dict(self.env),
+                   env=dict(self.env), done=done,
                    actions={"headroom/learn-action": self.action_dir, "headroom/learn-action/pr": self.action_dir / "pr",
                             "headroom/learn-action/collect": self.action_dir / "collect"})
 
@@ -357,12 +370,83 @@ def test_the_collect_action_bundles_and_uploads_the_jobs_sessions(new_world: Wor
     _claude_transcript(job, sid, 11)
     result = job.run_action(new_world.action_dir / "collect", inputs={})
     assert result.outcome == "success", _logs(job)
-    assert result.outputs == {"artifact-name": "agent-sessions-4242-1-agent", "sessions": "1", "tool-calls": "7",
-                              "errors": "3"}
-    (name,) = artifacts.stored
-    assert name == "agent-sessions-4242-1-agent"
+    name = result.outputs.pop("artifact-name")
+    assert re.fullmatch(r"agent-sessions-4242-1-agent-[0-9a-f]{8}", name), name
+    bundle = result.outputs.pop("bundle-path")
+    assert result.outputs == {"sessions": "1", "tool-calls": "7", "errors": "3"}
+    assert list(artifacts.stored) == [name] and Path(bundle).is_dir()
     _bundle_checks(artifacts.stored[name], workspace=job.workspace, run_id="4242")
     assert job.added_path == []
+    # A second collect in the same job (or another leg of a matrix) gets a name of its own.
+    again = job.run_action(new_world.action_dir / "collect", inputs={})
+    assert again.outcome == "success", _logs(job)
+    assert len(artifacts.stored) == 2 and again.outputs["artifact-name"] != name
+
+
+def test_a_failed_upload_is_a_warning_not_a_failed_job(new_world: World) -> None:
+    job = new_world.job("agent", workspace=new_world.repo.work, run_id="4242")
+    artifacts = Artifacts()
+    job.stand_ins = {"actions/upload-artifact": artifacts.upload}
+    _claude_transcript(job, "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b", 11)
+    artifacts.stored["taken"] = {}
+    result = job.run_action(new_world.action_dir / "collect", inputs={"name": "taken"})   # 409 Conflict
+    assert result.outcome == "success", _logs(job)
+    assert result.outputs["artifact-name"] == ""
+    assert [s.outcome for s in job.log if s.name == "Upload the sessions"] == ["failure"]
+    assert any(s.stdout.startswith("::warning::the sessions could not be uploaded") for s in job.log)
+    assert not job.failed
+
+
+@pytest.mark.parametrize("raw", ["true", "false"])
+def test_raw_copies_keep_their_dot_names(new_world: World, raw: str) -> None:
+    job = new_world.job("agent", workspace=new_world.repo.work, run_id="4242")
+    artifacts = Artifacts()
+    job.stand_ins = {"actions/upload-artifact": artifacts.upload}
+    # A transcript folder given in `paths`, with a dot folder in it, as agents' own folders are named.
+    saved = _claude_transcript(job, "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b", 11)
+    (job.workspace / "agent-logs" / ".claude").mkdir(parents=True)
+    saved.rename(job.workspace / "agent-logs" / ".claude" / saved.name)
+    result = job.run_action(new_world.action_dir / "collect", inputs={"raw": raw, "paths": "agent-logs"})
+    assert result.outcome == "success", _logs(job)
+    calls = [s for s in job.log if s.name == "Upload the sessions"]
+    assert [s.outcome for s in calls] == ["success"]
+    (files,) = artifacts.stored.values()
+    on_disk = sorted(p.relative_to(result.outputs["bundle-path"]).as_posix()
+                     for p in Path(result.outputs["bundle-path"]).rglob("*") if p.is_file())
+    dotted = [f for f in on_disk if any(part.startswith(".") for part in f.split("/"))]
+    assert bool(dotted) == (raw == "true")   # raw/ keeps the transcript's own folders, .claude among them
+    assert sorted(files) == on_disk          # and every file is uploaded
+
+
+def test_collect_on_windows_warns_and_leaves_the_job_green(new_world: World) -> None:
+    job = new_world.job("agent", workspace=new_world.repo.work)
+    job.runner_context["os"] = "Windows"
+    result = job.run_action(new_world.action_dir / "collect", inputs={})
+    assert result.outcome == "success"
+    assert job.log[0].stdout.startswith("::warning::headroom collect runs on Linux and macOS runners, not Windows")
+    assert [s.outcome for s in job.log[1:]] == ["skipped"] * (len(job.log) - 1)
+
+
+def test_collect_on_enterprise_server_leaves_the_upload_to_the_job(new_world: World) -> None:
+    job = new_world.job("agent", workspace=new_world.repo.work, server_url="https://github.example.com")
+    _claude_transcript(job, "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b", 11)
+    result = job.run_action(new_world.action_dir / "collect", inputs={})   # no upload-artifact stand-in: not used
+    assert result.outcome == "success", _logs(job)
+    assert Path(result.outputs["bundle-path"]).is_dir() and result.outputs["artifact-name"] == ""
+    assert any(s.stdout.startswith("::warning::upload-artifact v4 does not run on GitHub Enterprise Server")
+               for s in job.log)
+
+
+@pytest.mark.parametrize("action", ["", "pr"])
+def test_the_actions_refuse_windows_up_front(world: World, action: str) -> None:
+    job = world.job("learn", workspace=world.repo.work)
+    job.runner_context["os"] = "Windows"
+    inputs = {"plan": "plan.json"} if action else {}
+    result = job.run_action(world.action_dir / action if action else world.action_dir, inputs=inputs)
+    assert result.outcome == "failure"
+    assert job.log[0].stdout == ("::error::headroom-ci runs on Linux and macOS runners, not Windows: run this job "
+                                 "on ubuntu-latest\n")
+    assert [s.outcome for s in job.log[1:]] == ["skipped"] * (len(job.log) - 1)
 
 
 def test_no_sessions_is_a_notice_and_no_upload(new_world: World) -> None:
@@ -403,9 +487,9 @@ def test_agent_runs_with_collect_then_the_weekly_learn_opens_the_pull_request(ne
                              secrets={"ANTHROPIC_API_KEY": "sk-ant-test-key"},
                              inputs={"task": "Fix the failing signup test"})
         assert result.outcome == "success", _logs(job)
-        assert list(artifacts.stored) == [f"agent-sessions-{run.id}-1-agent"]
-        _bundle_checks(artifacts.stored[f"agent-sessions-{run.id}-1-agent"], workspace=job.workspace,
-                       run_id=str(run.id))
+        (name,) = artifacts.stored
+        assert re.fullmatch(f"agent-sessions-{run.id}-1-agent-[0-9a-f]{{8}}", name), name
+        _bundle_checks(artifacts.stored[name], workspace=job.workspace, run_id=str(run.id))
 
     learn = new_world.job("weekly", event_name="schedule")
     learn.stand_ins = {"actions/checkout": checkout_from(new_world.repo.bare)}
@@ -441,12 +525,11 @@ def test_git_authenticates_with_the_input_token_not_a_persisted_one(world: World
         git(world.repo.work, "config", f"http.{url}/.extraheader", "AUTHORIZATION: basic cGVyc2lzdGVk")
         job = world.job("auth", workspace=world.repo.work, server_url=url)
         # A stand-in for the program that only asks the server something through git.
-        fake_bin = job.temp / "fake-venv" / "bin"
-        fake_bin.mkdir(parents=True)
-        (fake_bin / "headroom-ci").write_text(f'#!/bin/sh\ngit ls-remote "{url}/acme/shop.git" || true\n')
-        (fake_bin / "headroom-ci").chmod(0o755)
-        (job.temp / VENV).unlink()
-        (job.temp / VENV).symlink_to(fake_bin.parent)
+        fake_python = job.temp / "fake-venv" / "bin" / "python"
+        fake_python.parent.mkdir(parents=True)
+        fake_python.write_text(f'#!/bin/sh\nenv > "{job.temp}/env"\ngit ls-remote "{url}/acme/shop.git" || true\n')
+        fake_python.chmod(0o755)
+        job.done = {**job.done, "install": {"python": str(fake_python)}}
         app_token = "ghs_appTokenForTheTest000000000000"
         result = job.run_action(world.action_dir, inputs={"github-token": app_token})
         assert result.outcome == "success", _logs(job)
@@ -456,37 +539,53 @@ def test_git_authenticates_with_the_input_token_not_a_persisted_one(world: World
     expected = "basic " + base64.b64encode(f"x-access-token:{app_token}".encode()).decode()
     assert _Recorder.seen and all(h == [expected] for h in _Recorder.seen), _Recorder.seen
     assert expected.removeprefix("basic ") in job.masks
+    # Through GIT_CONFIG_PARAMETERS, which git reads since 1.7, not GIT_CONFIG_COUNT (git 2.31).
+    env = (job.temp / "env").read_text()
+    assert "GIT_CONFIG_PARAMETERS=" in env and "GIT_CONFIG_COUNT" not in env
 
 
-# -- uv, when the runner has it ----------------------------------------------------------------------------
-def _uv() -> str | None:
-    found = shutil.which("uv")
-    if found:
-        return found
-    try:
-        from uv import find_uv_bin  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return str(find_uv_bin())
+@pytest.mark.parametrize("action", ["", "pr"])
+def test_a_git_too_old_is_named_before_any_work(world: World, action: str) -> None:
+    job = world.job("learn", workspace=world.repo.work)
+    old = job.temp / "old-git"
+    old.mkdir()
+    (old / "git").write_text("#!/bin/sh\necho 'git version 2.17.1'\n")
+    (old / "git").chmod(0o755)
+    job.env["PATH"] = f"{old}{os.pathsep}{job.env['PATH']}"
+    inputs = {"plan": "plan.json"} if action else {}
+    result = job.run_action(world.action_dir / action if action else world.action_dir, inputs=inputs)
+    assert result.outcome == "failure"
+    assert job.log[0].stdout == "::error::git version 2.17.1 is too old: headroom-ci needs git 2.18 or later on the runner\n"
+    assert fake_pulls.pulls(world.gh) == [] and world.gh.log == []
 
 
-@pytest.mark.skipif(_uv() is None, reason="uv is not installed (pip install uv)")
-def test_the_install_step_uses_uv_when_it_is_on_path(tmp_path: Path, action_dir: Path) -> None:
-    uv = _uv()
-    assert uv is not None
+# -- the install ----------------------------------------------------------------------------------------------
+def test_the_install_builds_a_new_environment_every_time(tmp_path: Path, action_dir: Path) -> None:
+    """Whatever sits under RUNNER_TEMP already (an earlier step's venv, a planted one) is not used."""
     env = runner_env(tmp_path / "home", tmp_path / "tools")
-    uv_dir = tmp_path / "uv-bin"
-    uv_dir.mkdir()
-    (uv_dir / "uv").symlink_to(uv)
-    env["PATH"] = f"{uv_dir}{os.pathsep}{env['PATH']}"
-    env["UV_CACHE_DIR"] = os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "uv")
     job = Job(workspace=tmp_path / "workspace", temp=tmp_path / "temp", github={"token": TOKEN}, env=env)
-    install = load_yaml(action_dir / "action.yml")["runs"]["steps"][0]
-    job.run_steps([install], inputs={}, env={}, action_path=action_dir, where="action.yml")
-    step = job.log[-1]
+    planted = tmp_path / "temp" / VENV / "bin"
+    planted.mkdir(parents=True)
+    (planted / "headroom-ci").write_text("#!/bin/sh\necho planted\n")
+    (planted / "python").write_text("#!/bin/sh\necho planted\n")
+    step = _install(job, action_dir)
     assert step.outcome == "success", step.stdout + step.stderr
-    cfg = (tmp_path / "temp" / VENV / "pyvenv.cfg").read_text()
-    assert "uv = " in cfg   # made by uv, not by python3 -m venv
-    done = subprocess.run([f"{step.outputs['bin']}/headroom-ci", "--version"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert job.added_path == []
+    python = Path(step.outputs["python"])
+    assert python.parent != planted and python.is_file()
+    frozen = subprocess.run([str(python), "-m", "pip", "freeze", "--all"], capture_output=True, text=True, check=True)
+    locked = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\", (action_dir / "action-requirements.txt").read_text(), re.M))
+    installed = {name.lower().replace("_", "-"): version for name, version in
+                 (line.split("==") for line in frozen.stdout.splitlines() if "==" in line)}
+    assert {k: installed.get(k) for k in locked} == locked   # exactly the lock's versions
+
+
+def test_a_tampered_lock_stops_the_install(tmp_path: Path, action_dir: Path) -> None:
+    copy = tmp_path / "action"
+    shutil.copytree(action_dir, copy)
+    lock = copy / "action-requirements.txt"
+    lock.write_text(re.sub(r"--hash=sha256:[0-9a-f]{64}", "--hash=sha256:" + "0" * 64, lock.read_text()))
+    job = Job(workspace=tmp_path / "workspace", temp=tmp_path / "temp", github={"token": TOKEN},
+              env=runner_env(tmp_path / "home", tmp_path / "tools"))
+    step = _install(job, copy)
+    assert step.outcome == "failure"
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in step.stderr

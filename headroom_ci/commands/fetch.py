@@ -62,10 +62,10 @@ INDEX = ".headroom-fetch-index"
 INDEX_FORMAT = "headroom-ci-fetch-index"
 DEFAULT_JOBS = 4
 DEFAULT_MAX_RUNS = 50
-# What the API's `status` accepts: a run's status or its conclusion.
+# What the API's `status` accepts (the enum of GitHub's REST description): a run's status or its
+# conclusion. (startup_failure is a conclusion, but not a value this filter takes.)
 STATUSES = ("success", "failure", "completed", "cancelled", "skipped", "timed_out", "neutral",
-            "action_required", "stale", "startup_failure", "in_progress", "queued", "requested", "waiting",
-            "pending")
+            "action_required", "stale", "in_progress", "queued", "requested", "waiting", "pending")
 
 Status = Literal["downloaded", "expired", "seen", "failed"]
 

@@ -35,6 +35,7 @@ from headroom_ci.github.client import connect
 from headroom_ci.github.client import MAX_RATE_LIMIT_WAIT
 from headroom_ci.github.client import resolve
 from headroom_ci.github.pulls import Pull
+from headroom_ci.github.pulls import missing_labels
 from headroom_ci.github.pulls import Pulls
 from headroom_ci.learning.plan import from_dict
 from headroom_ci.learning.plan import Plan
@@ -137,6 +138,7 @@ def open_pull_request(plan: Plan, *, settings: PrSettings, out: TextIO,
     current = pulls.open_pull(s.branch)
     if current is not None:
         result = replace(result, number=current.number, url=current.url)
+        _announce(current, env)
 
     if state.branch_sha is not None and not state.ours_only and state.branch_sha not in ledger.merged_heads:
         # Human edits win: their commits are never pushed over, and they hear about it once.
@@ -171,11 +173,17 @@ def open_pull_request(plan: Plan, *, settings: PrSettings, out: TextIO,
                         suppressed, tuple(sorted(p.removeprefix(prefix) for p in files)), s.branch, base, remerged,
                         changes=tuple(c for c in changes if prefix + c.path in files))
     pushed = _push(s, state, files, proposal)
-    return _publish(pulls, s, current, proposal, pushed=pushed, result=result, out=out)
+    return _publish(pulls, s, current, proposal, pushed=pushed, result=result, out=out, env=env)
+
+
+def _announce(pull: Pull, env: Mapping[str, str]) -> None:
+    # The step's outputs name the pull request as soon as there is one, so a failure later in
+    # the run still leaves them for the steps after it.
+    actions.set_outputs({"pull-request-number": str(pull.number), "pull-request-url": pull.url}, env=env)
 
 
 def _publish(pulls: Pulls, s: PrSettings, current: Pull | None, proposal: Proposal, *, pushed: bool,
-             result: PrResult, out: TextIO) -> PrResult:
+             result: PrResult, out: TextIO, env: Mapping[str, str]) -> PrResult:
     """Creates the pull request, or brings the open one up to date."""
     title, description = s.title or text.title(proposal), text.render(proposal)
     if s.dry_run:
@@ -186,19 +194,22 @@ def _publish(pulls: Pulls, s: PrSettings, current: Pull | None, proposal: Propos
         current, created = pulls.create(branch=s.branch, base=proposal.base, title=title, body=description,
                                         draft=s.draft)
         result = replace(result, number=current.number, url=current.url)
+        _announce(current, env)
         if created:  # (else a concurrent run opened it a moment ago: update that one)
-            warnings = tuple(filter(None, [pulls.request_reviews(current, s.reviewers, s.team_reviewers),
-                                           pulls.assign(current, s.assignees)]))
-            pulls.add_labels(current, s.labels)
+            warnings = tuple(filter(None, [*pulls.request_reviews(current, s.reviewers, s.team_reviewers),
+                                           pulls.assign(current, s.assignees), pulls.add_labels(current, s.labels)]))
             for w in warnings:
                 out.write(f"warning: {w}\n")
             return replace(result, operation="created", notes=result.notes + warnings)
     edit = (current.title, current.body, current.base) != (title, description, proposal.base)
-    labels = bool(set(s.labels) - current.labels)
+    labels = bool(missing_labels(current, s.labels))
     if not s.dry_run:
         if edit:
             current = pulls.edit(current, title=title, body=description, base=proposal.base)
-        pulls.add_labels(current, s.labels)
+        warning = pulls.add_labels(current, s.labels)
+        if warning is not None:
+            out.write(f"warning: {warning}\n")
+            result = replace(result, notes=result.notes + (warning,))
     return replace(result, operation="updated" if pushed or edit or labels else "unchanged")
 
 

@@ -27,7 +27,6 @@ import requests
 from github import Github
 from github import GithubException
 from github import RateLimitExceededException
-from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.WorkflowRun import WorkflowRun
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -182,8 +181,17 @@ def bundle_manifest(existing: Any, *, repository: str, artifact: ArtifactInfo) -
     prov = artifact.run.provenance()
     fields = {"id": prov.id, "attempt": prov.attempt, "url": prov.url, "workflow": prov.workflow,
               "branch": prov.branch, "sha": prov.sha, "created_at": prov.created_at}
-    collected = doc.get("run")
-    doc["run"] = {**(collected if isinstance(collected, dict) else {}), **{k: v for k, v in fields.items() if v is not None}}
+    run = doc.get("run")
+    collected: dict[str, Any] = run if isinstance(run, dict) else {}
+    # GitHub lists a run with its latest attempt, and an artifact may come from an earlier one: the
+    # attempt collect recorded is the artifact's own; without it, only a first attempt is certain.
+    own = collected.get("attempt")
+    if isinstance(own, int) and not isinstance(own, bool) and 1 <= own <= (prov.attempt or own):
+        fields["attempt"] = own
+    elif prov.attempt != 1:
+        fields["attempt"] = None
+    kept = {k: v for k, v in collected.items() if k != "attempt"}
+    doc["run"] = {**kept, **{k: v for k, v in fields.items() if v is not None}}
     doc["artifact"] = {"id": artifact.id, "name": artifact.name}
     return doc
 
@@ -209,9 +217,6 @@ def _explained(settings: GitHubSettings, doing: str, *, not_found: str) -> Itera
     """GitHub's failures as one line that says what failed and what to do."""
     try:
         yield
-    except RateLimitExceededExceedsMaxWait as exc:  # CappedRetry says it with the cap; this is a fallback
-        raise GitHubError(f"GitHub's rate limit asks to wait {exc.wait or 0:.0f}s while {doing}, longer than "
-                          f"this run may wait: try again after it resets") from None
     except RateLimitExceededException:
         raise GitHubError(f"GitHub's rate limit is used up while {doing}: try again after it resets "
                           f"(GET {settings.api_url}/rate_limit shows when)") from None
@@ -373,7 +378,7 @@ def download(artifact: ArtifactInfo, dest: Path, *, settings: GitHubSettings, bu
                         raise DownloadError(_storage_error(blob))
                     return _save(blob, dest, max_bytes=max_bytes)
             raise DownloadError(f"more than {_MAX_REDIRECTS} redirects from the storage host")
-    except GithubException as exc:  # GithubRetry raises these for a 403 it will not retry
+    except GithubException as exc:  # CappedRetry raises these for a 403 it will not retry
         raise DownloadError(f"GitHub answered {exc.status}: {_message(exc)}") from None
     except requests.exceptions.RetryError:
         raise DownloadError("GitHub kept failing (server errors after every retry)") from None

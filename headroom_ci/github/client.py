@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import os
 import re
 import threading
@@ -12,10 +13,11 @@ from typing import Any
 
 from github import Auth
 from github import Github
-from github import GithubRetry
-from github.GithubException import RateLimitExceededExceedsMaxWait
+from github import GithubException
+from github import RateLimitExceededException
 from typing_extensions import Self
-from urllib3.response import BaseHTTPResponse
+from urllib3.exceptions import MaxRetryError
+from urllib3.util.retry import Retry
 
 from headroom_ci.errors import FatalError
 
@@ -96,49 +98,109 @@ def _retry_after(value: str) -> float | None:
     return max(when.timestamp() - time.time(), 0.0)
 
 
-class CappedRetry(GithubRetry):
-    """GithubRetry whose rate-limit waits (403/429) are charged to a WaitBudget.
+def _header(response: Any, name: str) -> str | None:
+    value = response.headers.get(name)
+    return str(value).strip() if value is not None else None
 
-    urllib3 honours Retry-After but silently clamps a long one (and GithubRetry applies its
-    max_rate_limit_wait only to waits it computes itself): here every such wait counts, and the
-    run stops with RateLimitWaitError instead of sleeping past the cap.
+
+def rate_limit_wait(status: int, headers: Mapping[str, str], message: str, *, previous: int, now: float) -> float | None:
+    """Seconds to wait before a request GitHub refused for a rate limit may be sent again, as
+    GitHub's REST documentation says ("Rate limits for the REST API: exceeding the rate limit");
+    None when the 403/429 is not a rate limit (a permission, say) and must not be retried.
+
+    Primary: x-ratelimit-remaining is 0, wait until x-ratelimit-reset. Secondary (the message
+    says so, or a 429): retry-after if present, else x-ratelimit-reset if remaining is 0, else at
+    least one minute, growing exponentially with each further refusal.
+    """
+    if status not in (403, 429):
+        return None
+    after = headers.get("retry-after")
+    remaining = headers.get("x-ratelimit-remaining")
+    reset = headers.get("x-ratelimit-reset")
+    said = message.lower()
+    limited = status == 429 or after is not None or str(remaining).strip() == "0" or "rate limit" in said
+    if not limited:
+        return None
+    if after is not None:
+        asked = _retry_after(str(after))
+        if asked is not None:
+            return asked
+    if str(remaining).strip() == "0" and reset is not None and str(reset).strip().isdigit():
+        # (+1: the reset happens somewhere within that second)
+        return max(int(str(reset).strip()) - now + 1.0, 0.0)
+    return 60.0 * 2.0 ** previous
+
+
+class CappedRetry(Retry):
+    """urllib3's Retry with GitHub's rules, and every rate-limit wait charged to a WaitBudget.
+
+    - 403 and 429 that are rate limits are retried for every method (GitHub did not act on the
+      request), after the wait `rate_limit_wait` computes; another 403 is raised at once.
+    - 5xx and broken connections are retried only for methods that can safely be sent twice:
+      never a POST, which may have taken effect (its caller looks before creating again).
+    - A wait that would take the run past its budget stops it with RateLimitWaitError instead
+      of sleeping.
     """
 
-    def __init__(self, budget: WaitBudget | None = None, **kwargs: Any) -> None:
+    SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+
+    def __init__(self, budget: WaitBudget | None = None, *, rate_limited: int = 0, wait: float | None = None,
+                 **kwargs: Any) -> None:
         self.budget = budget
+        self.rate_limited = rate_limited    # rate-limit refusals so far (the exponential backoff)
+        self.wait = wait                    # what sleep() waits next; None: the 5xx backoff
+        kwargs.setdefault("status_forcelist", frozenset({403, 429, 500, 502, 503, 504}))
+        kwargs.setdefault("allowed_methods", self.SAFE_METHODS)
         super().__init__(**kwargs)
 
     def new(self, **kw: Any) -> Self:
-        kw["budget"] = self.budget
+        kw.setdefault("budget", self.budget)
+        kw.setdefault("rate_limited", self.rate_limited)
         return super().new(**kw)
 
-    def increment(self, *args: Any, **kwargs: Any) -> Self:
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code in (403, 429) and self.total is not False:
+            return True   # increment() reads the answer to tell a rate limit from a refusal
+        return bool(super().is_retry(method, status_code, has_retry_after))
+
+    def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
+                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> Self:
+        if response is None or response.status not in (403, 429):
+            retry = super().increment(method, url, response, error, _pool, _stacktrace)
+            assert isinstance(retry, type(self))  # urllib3 makes the next one with new()
+            return retry
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        raw = response.data or b""
         try:
-            retry = super().increment(*args, **kwargs)
-        except RateLimitExceededExceedsMaxWait as exc:  # a primary limit that resets too late
-            if self.budget is None:
-                raise
-            raise wait_cap_error(self.budget.cap, asked=exc.wait, waited=self.budget.waited) from None
-        assert isinstance(retry, type(self))  # urllib3 makes the next one with new()
+            data: Any = json.loads(raw)
+        except ValueError:
+            data = {"message": raw.decode("utf-8", "replace")}
+        message = str(data.get("message") or "") if isinstance(data, dict) else ""
+        wait = rate_limit_wait(response.status, headers, message, previous=self.rate_limited, now=time.time())
+        if wait is None:
+            raise GithubException(response.status, data, headers)
+        try:
+            retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        except MaxRetryError:
+            raise RateLimitExceededException(response.status, data, headers) from None
+        if self.budget is not None:
+            self.budget.take(wait)
+        retry = retry.new(rate_limited=self.rate_limited + 1, wait=wait)
+        assert isinstance(retry, type(self))
         return retry
 
-    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
-        wait = self.get_backoff_time()
-        after = response.headers.get("Retry-After") if response is not None else None
-        asked = _retry_after(after) if after is not None and self.respect_retry_after_header else None
-        if asked is not None:  # honoured exactly (urllib3 would clamp a long one without a word)
-            wait = asked
-        if response is not None and response.status in (403, 429) and self.budget is not None:
-            self.budget.take(wait)
+    def sleep(self, response: Any = None) -> None:
+        wait = self.wait
+        if wait is None:
+            after = _header(response, "Retry-After") if response is not None else None
+            asked = _retry_after(after) if after is not None else None
+            wait = asked if asked is not None else self.get_backoff_time()
         if wait > 0:
             time.sleep(wait)
 
 
 def capped_retry(budget: WaitBudget) -> CappedRetry:
-    # Honours Retry-After and the rate-limit reset header on 403/429 and retries 5xx with
-    # backoff; one wait longer than the whole budget stops at once.
-    return CappedRetry(budget, total=5, backoff_factor=0.5, secondary_rate_wait=min(60.0, budget.cap),
-                       max_rate_limit_wait=budget.cap)
+    return CappedRetry(budget, total=5, backoff_factor=0.5)
 
 
 def connect(settings: GitHubSettings, *, max_wait: float = MAX_RATE_LIMIT_WAIT, per_page: int = 30,

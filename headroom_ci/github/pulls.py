@@ -59,6 +59,18 @@ def _message(exc: GithubException) -> tuple[str, str]:
     return str(data.get("message") or ""), errors
 
 
+def _said(exc: GithubException) -> str:
+    message, errors = _message(exc)
+    return f"{message or exc.status}{f' ({errors})' if errors else ''}"
+
+
+def missing_labels(pull: Pull, labels: Sequence[str]) -> list[str]:
+    """The labels the pull request lacks; GitHub's label names are case-insensitive."""
+    have = {label.casefold() for label in pull.labels}
+    wanted = {label.casefold(): label for label in reversed(labels)}
+    return [wanted[key] for key in dict.fromkeys(label.casefold() for label in labels) if key not in have]
+
+
 def describe(exc: GithubException, what: str, repo: str) -> GitHubError:
     message, errors = _message(exc)
     said = message + (f" ({errors})" if errors else "")
@@ -133,44 +145,68 @@ class Pulls:
         return Ledger(rejected, frozenset(merged))
 
     def create(self, *, branch: str, base: str, title: str, body: str, draft: bool) -> tuple[Pull, bool]:
-        """(the pull request, True) or, when one already exists for the branch, (that one, False)."""
-        try:
-            raw = self.repo.create_pull(base=base, head=branch, title=title, body=body, draft=draft)
-        except GithubException as exc:
-            if not _already_exists(exc):
-                raise describe(exc, f"creating the pull request {branch} → {base}", self.name) from None
-            # Someone (a concurrent run, a retried request) opened it first: update that one.
+        """(the pull request, True) or, when one already exists for the branch, (that one, False).
+
+        A POST is never sent twice blindly: GitHub can fail one (5xx, a dropped connection) after
+        it took effect, so after such a failure the open pull requests of the branch are listed
+        first, and only when ours is not among them is it created again (once).
+        """
+        what = f"creating the pull request {branch} → {base}"
+        for attempt in (1, 2):
+            try:
+                raw = self.repo.create_pull(base=base, head=branch, title=title, body=body, draft=draft)
+                return _pull(raw), True
+            except GithubException as exc:
+                if _already_exists(exc):
+                    # Someone (a concurrent run) opened it first: update that one.
+                    existing = self.open_pull(branch)
+                    if existing is None:
+                        raise describe(exc, what, self.name) from None
+                    return existing, False
+                if exc.status < 500 or attempt == 2:
+                    raise describe(exc, what, self.name) from None
+            except requests.RequestException as exc:
+                if attempt == 2:
+                    raise GitHubError(f"{what}: GitHub did not answer ({exc}): run it again") from None
             existing = self.open_pull(branch)
-            if existing is None:
-                raise describe(exc, f"creating the pull request {branch} → {base}", self.name) from None
-            return existing, False
-        except requests.RequestException as exc:
-            raise GitHubError(f"creating the pull request: GitHub did not answer ({exc}): run it again") from None
-        return _pull(raw), True
+            if existing is not None and existing.base == base:
+                return existing, True   # the failed request made it
+        raise AssertionError("unreachable")
 
     def edit(self, pull: Pull, *, title: str, body: str, base: str) -> Pull:
         with self._calling(f"updating pull request #{pull.number}"):
             pull.raw.edit(title=title, body=body, base=base)
         return _pull(pull.raw)
 
-    def add_labels(self, pull: Pull, labels: Sequence[str]) -> bool:
-        missing = [label for label in dict.fromkeys(labels) if label not in pull.labels]
-        if missing:
-            with self._calling(f"labelling pull request #{pull.number}"):
-                pull.raw.add_to_labels(*missing)
-        return bool(missing)
-
-    def request_reviews(self, pull: Pull, users: Sequence[str], teams: Sequence[str]) -> str | None:
-        """None, or a warning: a reviewer who cannot be asked should not undo the pull request."""
-        if not users and not teams:
+    def add_labels(self, pull: Pull, labels: Sequence[str]) -> str | None:
+        """None, or a warning: a label that cannot be added (no issues: write, a 403) must not
+        fail a run whose pull request is already open. GitHub matches label names ignoring case."""
+        missing = missing_labels(pull, labels)
+        if not missing:
             return None
         try:
-            pull.raw.create_review_request(reviewers=list(users), team_reviewers=list(teams))
+            pull.raw.add_to_labels(*missing)
         except GithubException as exc:
-            message, errors = _message(exc)
-            return (f"could not request reviews from {', '.join([*users, *teams])} on #{pull.number}: "
-                    f"{message or exc.status}{f' ({errors})' if errors else ''}")
+            return f"could not label #{pull.number} with {', '.join(missing)}: {_said(exc)}"
+        except requests.RequestException as exc:
+            return f"could not label #{pull.number} with {', '.join(missing)}: GitHub did not answer ({exc})"
         return None
+
+    def request_reviews(self, pull: Pull, users: Sequence[str], teams: Sequence[str]) -> tuple[str, ...]:
+        """Warnings: a reviewer who cannot be asked should not undo the pull request. Users and
+        teams are asked separately, so a team the token cannot resolve does not lose the users."""
+        warnings: list[str] = []
+        for kind, names, kw in (("reviews", users, "reviewers"), ("team reviews", teams, "team_reviewers")):
+            if not names:
+                continue
+            try:
+                pull.raw.create_review_request(**{kw: list(names)})
+            except GithubException as exc:
+                warnings.append(f"could not request {kind} from {', '.join(names)} on #{pull.number}: {_said(exc)}")
+            except requests.RequestException as exc:
+                warnings.append(f"could not request {kind} from {', '.join(names)} on #{pull.number}: "
+                                f"GitHub did not answer ({exc})")
+        return tuple(warnings)
 
     def assign(self, pull: Pull, users: Sequence[str]) -> str | None:
         if not users:
@@ -179,6 +215,8 @@ class Pulls:
             pull.raw.add_to_assignees(*users)
         except GithubException as exc:
             return f"could not assign #{pull.number} to {', '.join(users)}: {_message(exc)[0] or exc.status}"
+        except requests.RequestException as exc:
+            return f"could not assign #{pull.number} to {', '.join(users)}: GitHub did not answer ({exc})"
         return None
 
     def has_comment(self, pull: Pull, marker: str) -> bool:
@@ -186,8 +224,20 @@ class Pulls:
             return any(marker in (c.body or "") for c in pull.raw.get_issue_comments())
 
     def comment(self, pull: Pull, text: str) -> None:
+        # Like create(): after a failure that may have taken effect, look before posting again.
+        body = redact(text)
         with self._calling(f"commenting on #{pull.number}"):
-            pull.raw.create_issue_comment(redact(text))
+            try:
+                pull.raw.create_issue_comment(body)
+            except GithubException as exc:
+                if exc.status < 500:
+                    raise
+            except requests.RequestException:
+                pass
+            else:
+                return
+            if not any((c.body or "") == body for c in pull.raw.get_issue_comments()):
+                pull.raw.create_issue_comment(body)
 
     def close(self, pull: Pull, *, comment: str, body: str) -> None:
         self.comment(pull, comment)

@@ -146,6 +146,12 @@ def _message(exc: openai.APIError) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
+def _code(exc: openai.APIError) -> str | None:
+    body = exc.body
+    code = body.get("code") or body.get("type") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
+
+
 def _failure(exc: openai.APIError, settings: LLMSettings, spent: Usage) -> LLMError:
     error = _failure_text(exc, settings)
     return LLMError(error, spent)
@@ -163,6 +169,10 @@ def _failure_text(exc: openai.APIError, settings: LLMSettings) -> str:
     if isinstance(exc, openai.NotFoundError):
         return (f"{where} answered 404 for model {settings.model!r}: check --model (on Azure: the deployment "
                 "name) and the base URL")
+    if isinstance(exc, openai.RateLimitError) and _code(exc) == "insufficient_quota":
+        # Also a 429, but no wait helps: the account behind the key has no credit left.
+        return (f"{where} says the account of the key is out of quota (429 insufficient_quota): add credit or "
+                f"raise its limits, or use another key ({settings.key_source})")
     if isinstance(exc, openai.RateLimitError):
         return f"{where} is rate limiting (429) after {attempts}: {_message(exc)}"
     if isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:

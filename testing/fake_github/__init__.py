@@ -1,8 +1,10 @@
 """A local stand-in for the GitHub REST API, reached through PyGithub's own `base_url`.
 
 It follows the documented behaviour the project depends on: token auth, pagination with
-`Link` headers, 404 for what does not exist, and failures injected on demand (a secondary
-rate limit with `Retry-After`, a 5xx once). Artifact zips are served from a second host
+`Link` headers, 404 for what does not exist, repository names in any case, and failures injected
+on demand: `rate_limit()` answers as GitHub does over a primary or secondary limit (403 or 429,
+with or without `retry-after` / `x-ratelimit-reset`), and `fail(..., after=True)` fails a request
+after it took effect, as a 5xx from GitHub can. Artifact zips are served from a second host
 (`localhost` instead of `127.0.0.1`) that, like blob storage, refuses an Authorization header.
 Route handlers live beside this module (`actions.py`, `pulls.py`) and register themselves.
 """
@@ -52,6 +54,7 @@ class Failure:
     body: Any
     headers: dict[str, str]
     times: int
+    after: bool = False     # the request takes effect first, then fails
 
 
 class FakeGitHub:
@@ -116,10 +119,35 @@ class FakeGitHub:
         return self
 
     def fail(self, method: str, path: str, *, status: int, body: Any = None, headers: dict[str, str] | None = None,
-             times: int = 1) -> None:
-        """The next `times` requests matching `method` and the `path` regex get this answer."""
+             times: int = 1, after: bool = False) -> None:
+        """The next `times` requests matching `method` and the `path` regex get this answer;
+        `after`: each is carried out first (GitHub can fail a request that took effect)."""
         self.failures.append(Failure(method, re.compile(path), status, body or {"message": "injected"},
-                                     headers or {}, times))
+                                     headers or {}, times, after))
+
+    def rate_limit(self, method: str, path: str, *, kind: str, status: int = 403, retry_after: str | None = None,
+                   reset: int | None = None, times: int = 1) -> None:
+        """GitHub's answers to a request over a rate limit ("Rate limits for the REST API"): 403 or
+        429; a primary limit has x-ratelimit-remaining 0 and x-ratelimit-reset (epoch seconds); a
+        secondary limit says so in its message, with retry-after or not, and x-ratelimit-reset only
+        when remaining is 0."""
+        assert kind in ("primary", "secondary") and status in (403, 429)
+        docs = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api"
+        if kind == "primary":
+            body = {"message": "API rate limit exceeded for installation ID 1.", "documentation_url": docs}
+            headers = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-used": "5000",
+                       "x-ratelimit-resource": "core", "x-ratelimit-reset": str(reset if reset is not None else 0)}
+        else:
+            body = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try "
+                               "again.", "documentation_url": f"{docs}#about-secondary-rate-limits"}
+            remaining = "0" if reset is not None else "4990"
+            headers = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": remaining, "x-ratelimit-used": "10",
+                       "x-ratelimit-resource": "core"}
+            if reset is not None:
+                headers["x-ratelimit-reset"] = str(reset)
+        if retry_after is not None:
+            headers["retry-after"] = retry_after
+        self.fail(method, path, status=status, body=body, headers=headers, times=times)
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[Request]:
         return [r for r in self.log if (method is None or r.method == method)
@@ -153,7 +181,12 @@ class FakeGitHub:
         for failure in self.failures:
             if failure.times > 0 and failure.method == req.method and failure.path.search(req.path):
                 failure.times -= 1
+                if failure.after:
+                    self._route(req)
                 return Response(failure.status, failure.body, failure.headers)
+        return self._route(req)
+
+    def _route(self, req: Request) -> Response:
         if req.host == "api" and req.headers.get("authorization") not in (f"token {self.token}", f"Bearer {self.token}"):
             return Response(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
         for method, pattern, handler in self.routes:
@@ -202,7 +235,7 @@ def route(method: str, path: str) -> Callable[[Handler], Handler]:
 @route("GET", r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)")
 def _get_repo(gh: FakeGitHub, req: Request) -> Response:
     assert req.match is not None
-    if f"{req.match['owner']}/{req.match['repo']}" != gh.full_name:
+    if f"{req.match['owner']}/{req.match['repo']}".lower() != gh.full_name.lower():  # names ignore case
         return Response(404, {"message": "Not Found"})
     return Response(200, gh.repo_json())
 

@@ -210,8 +210,17 @@ def created_matches(query: str, created_at: str) -> bool:
     return _bound(value, end=False) <= at <= _bound(value, end=True)
 
 
+# The `status` query parameter's enum in GitHub's REST description (list workflow runs).
+RUN_STATUSES = ("completed", "action_required", "cancelled", "failure", "neutral", "skipped", "stale", "success",
+                "timed_out", "in_progress", "queued", "requested", "waiting", "pending")
+
+
 def _runs(gh: FakeGitHub, req: Request, runs: list[Run]) -> Response:
     q = req.query
+    if "status" in q and q["status"] not in RUN_STATUSES:
+        return Response(422, {"message": f"Invalid request.\n\n{q['status']!r} is not a member of enum.",
+                              "documentation_url": "https://docs.github.com/rest/actions/workflow-runs",
+                              "status": "422"})
     picked = [r for r in runs
               if ("branch" not in q or r.branch == q["branch"])
               and ("status" not in q or q["status"] in (r.status, r.conclusion))

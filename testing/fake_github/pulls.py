@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import zlib
 from pathlib import Path
 from typing import Any
@@ -45,15 +46,35 @@ def close_pull(gh: FakeGitHub, number: int) -> None:
         pr.update(state="closed", closed_at=_now(gh))
 
 
-def merge_pull(gh: FakeGitHub, number: int) -> str:
-    """A human merges it with a merge commit, as the web UI does; the new sha of the base."""
+_HUMAN = {"GIT_AUTHOR_NAME": "Dana", "GIT_AUTHOR_EMAIL": "dana@example.com",
+          "GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com"}
+
+
+def merge_pull(gh: FakeGitHub, number: int, *, method: str = "merge") -> str:
+    """A human merges it as the web UI offers: a merge commit (`merge`), one new commit with the
+    branch's changes (`squash`), or the branch's commits replayed onto the base with new shas
+    (`rebase`); the branch is left as it was. Returns the new sha of the base."""
     with gh.lock:
         pr = gh.state["pulls"][number]
         base, head = f"refs/heads/{pr['base']}", f"refs/heads/{pr['head']}"
-        tree = _git(gh, "merge-tree", "--write-tree", base, head).split()[0]
-        sha = _git(gh, "commit-tree", tree, "-p", base, "-p", head, "-m", f"Merge pull request #{number}",
-                   env={"GIT_AUTHOR_NAME": "Dana", "GIT_AUTHOR_EMAIL": "dana@example.com",
-                        "GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com"}).strip()
+        if method == "merge":
+            tree = _git(gh, "merge-tree", "--write-tree", base, head).split()[0]
+            sha = _git(gh, "commit-tree", tree, "-p", base, "-p", head, "-m", f"Merge pull request #{number}",
+                       env=_HUMAN).strip()
+        elif method == "squash":
+            tree = _git(gh, "merge-tree", "--write-tree", base, head).split()[0]
+            sha = _git(gh, "commit-tree", tree, "-p", base, "-m", f"{pr['title']} (#{number})", env=_HUMAN).strip()
+        elif method == "rebase":
+            sha = _git(gh, "rev-parse", base).strip()
+            for commit in _git(gh, "rev-list", "--reverse", f"{base}..{head}").split():
+                tree = _replay(gh, commit, onto=sha)
+                message = _git(gh, "log", "-1", "--format=%B", commit)
+                author = _git(gh, "log", "-1", "--format=%an%x00%ae%x00%aI", commit).strip().split("\0")
+                sha = _git(gh, "commit-tree", tree, "-p", sha, "-m", message, env={
+                    **_HUMAN, "GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1],
+                    "GIT_AUTHOR_DATE": author[2]}).strip()
+        else:
+            raise ValueError(f"merge method {method!r}: merge, squash or rebase")
         _git(gh, "update-ref", base, sha)
         pr["head_sha"] = _sha(gh, pr["head"]) or pr["head_sha"]
         pr.update(state="closed", merged=True, merged_at=_now(gh), closed_at=_now(gh), merge_commit_sha=sha)
@@ -70,6 +91,18 @@ def _git(gh: FakeGitHub, *args: str, env: dict[str, str] | None = None) -> str:
     if done.returncode != 0:
         raise AssertionError(f"fake: git {' '.join(args)}: {done.stderr.decode(errors='replace')}")
     return done.stdout.decode()
+
+
+def _replay(gh: FakeGitHub, commit: str, *, onto: str) -> str:
+    """The tree of `onto` with `commit`'s changes applied (a cherry-pick, in the bare repository)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        subprocess.run(["git", "read-tree", onto], cwd=gh.state["bare"], env=env, check=True)
+        patch = subprocess.run(["git", "diff-tree", "-p", "--binary", f"{commit}^", commit], cwd=gh.state["bare"],
+                               env=env, check=True, capture_output=True).stdout
+        subprocess.run(["git", "apply", "--cached"], cwd=gh.state["bare"], env=env, input=patch, check=True)
+        return subprocess.run(["git", "write-tree"], cwd=gh.state["bare"], env=env, check=True,
+                              capture_output=True, text=True).stdout.strip()
 
 
 def _sha(gh: FakeGitHub, branch: str) -> str | None:
@@ -127,8 +160,8 @@ def _invalid(resource: str, field: str, code: str = "invalid", message: str | No
 
 
 def _ours(gh: FakeGitHub, req: Request) -> bool:
-    assert req.match is not None
-    return f"{req.match['owner']}/{req.match['repo']}" == gh.full_name
+    assert req.match is not None   # GitHub answers about a repository whatever the case of its name
+    return f"{req.match['owner']}/{req.match['repo']}".lower() == gh.full_name.lower()
 
 
 def _pull(gh: FakeGitHub, req: Request) -> dict[str, Any] | None:
@@ -151,7 +184,7 @@ def _list(gh: FakeGitHub, req: Request) -> Response:
     if head is not None:
         # "user:ref-name" or "organization:ref-name"; another owner's branch is a fork we do not model.
         owner, _, ref = head.partition(":")
-        items = [p for p in items if owner == gh.owner and p["head"] == ref] if ref else []
+        items = [p for p in items if owner.lower() == gh.owner.lower() and p["head"] == ref] if ref else []
     if "base" in req.query:
         items = [p for p in items if p["base"] == req.query["base"]]
     # Default sort is by creation, newest first.
@@ -169,7 +202,7 @@ def _create(gh: FakeGitHub, req: Request) -> Response:
         return _invalid("PullRequest", "title", "missing_field")
     owner, _, head = str(body.get("head", "")).rpartition(":")
     base = str(body.get("base", ""))
-    if owner not in ("", gh.owner) or not _sha(gh, head):
+    if owner.lower() not in ("", gh.owner.lower()) or not _sha(gh, head):
         return _invalid("PullRequest", "head")
     if not _sha(gh, base):
         return _invalid("PullRequest", "base")
@@ -227,8 +260,12 @@ def _request_reviewers(gh: FakeGitHub, req: Request) -> Response:
         return _NOT_FOUND
     body = req.body or {}
     users, teams = list(body.get("reviewers") or []), list(body.get("team_reviewers") or [])
+    # Users must be collaborators; teams must be teams of the organization the token can see
+    # (the job's GITHUB_TOKEN sees none): one name that fails fails the whole request.
     known = gh.state.get("collaborators")
-    if known is not None and any(u not in known for u in users + teams):
+    known_teams = gh.state.get("teams", known)
+    if (known is not None and any(u not in known for u in users)) or (
+            known_teams is not None and any(t not in known_teams for t in teams)):
         return Response(422, {"message": "Reviews may only be requested from collaborators. One or more of the "
                                          f"users or teams you specified is not a collaborator of the "
                                          f"{gh.full_name} repository.",
@@ -278,12 +315,20 @@ def _labels_of(body: Any) -> list[str]:
     return [str(label["name"] if isinstance(label, dict) else label) for label in labels]
 
 
+def _repo_label(gh: FakeGitHub, name: str) -> str:
+    """The repository's label of that name, ignoring case as GitHub does; a new one is created."""
+    labels: dict[str, str] = gh.state.setdefault("labels", {})
+    return labels.setdefault(name.casefold(), name)
+
+
 @route("POST", _REPO + r"/issues/" + _NUM + r"/labels")
 def _add_labels(gh: FakeGitHub, req: Request) -> Response:
     pr = _pull(gh, req)
     if pr is None:
         return _NOT_FOUND
-    pr["labels"] += [label for label in _labels_of(req.body) if label not in pr["labels"]]
+    for label in map(lambda name: _repo_label(gh, name), _labels_of(req.body)):
+        if label not in pr["labels"]:
+            pr["labels"].append(label)
     return Response(200, [{"name": label, "color": "ededed"} for label in pr["labels"]])
 
 
@@ -292,7 +337,7 @@ def _set_labels(gh: FakeGitHub, req: Request) -> Response:
     pr = _pull(gh, req)
     if pr is None:
         return _NOT_FOUND
-    pr["labels"] = list(dict.fromkeys(_labels_of(req.body)))
+    pr["labels"] = list(dict.fromkeys(_repo_label(gh, name) for name in _labels_of(req.body)))
     return Response(200, [{"name": label, "color": "ededed"} for label in pr["labels"]])
 
 
@@ -310,6 +355,7 @@ def _assign(gh: FakeGitHub, req: Request) -> Response:
 
 # -- git refs ------------------------------------------------------------------------------
 
+@route("GET", _REPO + r"/git/refs/heads/(?P<branch>.+)")  # the older path, which GitHub still answers
 @route("GET", _REPO + r"/git/ref/heads/(?P<branch>.+)")
 def _get_ref(gh: FakeGitHub, req: Request) -> Response:
     assert req.match is not None

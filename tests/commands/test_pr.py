@@ -124,6 +124,7 @@ def test_a_first_run_creates_a_pull_request_touching_only_the_block(world: World
     assert world.repo.show("headroom/learn", "AGENTS.md") == plan["targets"][0]["new_content"]
     assert world.repo.sha("main") == main_sha
     assert world.writes() == [("POST", "/repos/acme/shop/pulls"), ("POST", "/repos/acme/shop/pulls/1/requested_reviewers"),
+                              ("POST", "/repos/acme/shop/pulls/1/requested_reviewers"),
                               ("POST", "/repos/acme/shop/issues/1/assignees"), ("POST", "/repos/acme/shop/issues/1/labels")]
     stored = fake.pulls(world.gh)[0]
     assert (stored["title"], stored["draft"], stored["labels"], stored["reviewers"], stored["teams"]) == (
@@ -277,9 +278,10 @@ def test_a_shallow_checkout_works_like_a_full_one(world: World, tmp_path: Path) 
     _assert_only_the_block_changed(world)
 
 
-def test_a_merged_proposal_is_done(world: World) -> None:
+@pytest.mark.parametrize("method", ["merge", "squash", "rebase"])
+def test_a_merged_proposal_is_done(world: World, method: str) -> None:
     world.pr("four")
-    fake.merge_pull(world.gh, 1)
+    fake.merge_pull(world.gh, 1, method=method)
     world.gh.log.clear()
     out = world.pr("four")
     assert out == "pull-request-operation: unchanged (headroom/learn → main)\n"
@@ -359,6 +361,46 @@ def test_transient_failures_then_success(world: World, method: str, path: str, s
                                                                                  "limit" if status == 403 else "Oops"})
     assert world.pr("four").startswith("pull-request-operation: created #1 ")
     assert len(fake.pulls(world.gh)) == 1
+
+
+def test_a_5xx_after_the_pull_request_was_created_still_asks_reviewers(world: World, tmp_path: Path) -> None:
+    world.env["GITHUB_OUTPUT"] = str(tmp_path / "outputs")
+    world.gh.fail("POST", r"/pulls$", status=502, body={"message": "Server Error"}, after=True)
+    out = world.pr("four", "--reviewers", "dana", "--team-reviewers", "core", "--assignees", "dana")
+    assert out == "pull-request-operation: created #1 https://github.com/acme/shop/pull/1 (headroom/learn → main)\n"
+    stored = fake.pulls(world.gh)
+    assert [(p["reviewers"], p["teams"], p["assignees"]) for p in stored] == [(["dana"], ["core"], ["dana"])]
+    assert "pull-request-number<<" in (tmp_path / "outputs").read_text()
+
+
+def test_labels_and_reviewers_that_fail_are_warnings(world: World, tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs"
+    world.env["GITHUB_OUTPUT"] = str(outputs)
+    world.gh.state.update(collaborators={"dana"}, teams=set())
+    world.gh.fail("POST", r"/labels$", status=403, body={"message": "Resource not accessible by integration"})
+    out = world.pr("four", "--labels", "agents", "--reviewers", "dana", "--team-reviewers", "core")
+    assert out.splitlines() == [
+        "warning: could not request team reviews from core on #1: Reviews may only be requested from collaborators. "
+        "One or more of the users or teams you specified is not a collaborator of the acme/shop repository.",
+        "warning: could not label #1 with agents: Resource not accessible by integration",
+        "pull-request-operation: created #1 https://github.com/acme/shop/pull/1 (headroom/learn → main)"]
+    assert fake.pulls(world.gh)[0]["reviewers"] == ["dana"]
+    assert "\ncreated\n" in outputs.read_text()
+    # The next run adds the label, and says nothing more.
+    assert world.pr("four", "--labels", "AGENTS").startswith("pull-request-operation: updated #1 ")
+    assert fake.pulls(world.gh)[0]["labels"] == ["AGENTS"]
+
+
+def test_the_outputs_name_the_pull_request_even_when_a_later_call_fails(world: World, tmp_path: Path) -> None:
+    world.pr("four")
+    outputs = tmp_path / "outputs"
+    world.env["GITHUB_OUTPUT"] = str(outputs)
+    world.gh.fail("PATCH", r"/pulls/1$", status=422, body={"message": "Validation Failed"})
+    with pytest.raises(FatalError):
+        world.pr("three")
+    text = outputs.read_text()
+    assert "pull-request-number<<" in text and "\n1\n" in text
+    assert "https://github.com/acme/shop/pull/1" in text
 
 
 def test_no_token(world: World) -> None:

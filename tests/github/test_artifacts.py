@@ -14,6 +14,7 @@ import pytest
 
 from headroom_ci.archive import ArchiveError
 from headroom_ci.archive import Limits
+from headroom_ci.commands.fetch import STATUSES
 from headroom_ci.errors import UsageError
 from headroom_ci.github.artifacts import ArtifactGone
 from headroom_ci.github.artifacts import ArtifactInfo
@@ -132,7 +133,8 @@ ART = ArtifactInfo(id=55, name="agent-sessions-a", size=10, expired=False, downl
                    run=RunInfo(id=7, created_at=_at("2026-11-10T08:00:00Z"), attempt=2,
                                url="https://github.com/acme/shop/actions/runs/7", workflow="agent.yml",
                                branch="main", sha="abc123"))
-RUN_FIELDS = {"id": "7", "attempt": 2, "url": "https://github.com/acme/shop/actions/runs/7", "workflow": "agent.yml",
+# The listing says attempt 2 (the run's latest): which attempt made the artifact is unknown.
+RUN_FIELDS = {"id": "7", "url": "https://github.com/acme/shop/actions/runs/7", "workflow": "agent.yml",
               "branch": "main", "sha": "abc123", "created_at": "2026-11-10T08:00:00Z"}
 
 
@@ -145,6 +147,10 @@ RUN_FIELDS = {"id": "7", "attempt": 2, "url": "https://github.com/acme/shop/acti
                  {"format": "headroom-ci-bundle", "version": 1, "repository": "acme/shop",
                   "run": {**RUN_FIELDS, "job": "agent"}, "agent": "claude", "redactions": 3,
                   "artifact": {"id": 55, "name": "agent-sessions-a"}}, id="collect-fields-kept"),
+    pytest.param(manifest(repository="acme/shop", run=Run("7", workflow="Agent", attempt=1)),
+                 {"format": "headroom-ci-bundle", "version": 1, "repository": "acme/shop",
+                  "run": {**RUN_FIELDS, "attempt": 1}, "artifact": {"id": 55, "name": "agent-sessions-a"}},
+                 id="the-attempt-collect-recorded-is-the-artifact-s"),
     pytest.param({"format": "something-else", "name": "x"},
                  {"format": "headroom-ci-bundle", "version": 1, "repository": "acme/shop", "run": RUN_FIELDS,
                   "artifact": {"id": 55, "name": "agent-sessions-a"}}, id="foreign"),
@@ -425,3 +431,22 @@ def test_install_refuses_unsafe_archives(tmp_path: Path, make: Any, message: str
         install(archive, out / "7-55", artifact=ART, repository="acme/shop", limits=Limits())
     assert str(exc.value) == message
     assert list(out.iterdir()) == [] and not (tmp_path / "evil.jsonl").exists()
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_every_status_fetch_accepts_is_one_the_api_accepts(gh: FakeGitHub, status: str) -> None:
+    _list(gh, Query(status=status))
+    assert {r.query["status"] for r in gh.requests("GET", r"/actions/runs$")} == {status}
+
+
+def test_a_status_the_api_does_not_know_is_refused_by_it(gh: FakeGitHub) -> None:
+    # (the fake answers as GitHub does, so the check above can fail)
+    assert "startup_failure" not in STATUSES
+    with pytest.raises(GitHubError, match=r"^GitHub answered 422 while listing"):
+        _list(gh, Query(status="startup_failure"))
+
+
+def test_the_repository_name_is_answered_whatever_its_case(gh: FakeGitHub) -> None:
+    settings = _settings(gh, repo="ACME/Shop")
+    listing = list_artifacts(connect(settings, per_page=100), settings, Query(max_runs=1))
+    assert [r.id for r in listing.runs] == [205]

@@ -72,11 +72,11 @@ def test_edit_labels_comments_and_close(gh: FakeGitHub) -> None:
     pull, _ = pulls.create(branch="headroom/learn", base="main", title="t", body="b", draft=False)
     pull = pulls.edit(pull, title="t2", body="b2", base="main")
     assert (pull.title, pull.body) == ("t2", "b2")
-    assert pulls.add_labels(pull, ["agents", "docs", "agents"]) is True
+    assert pulls.add_labels(pull, ["agents", "docs", "agents"]) is None
     pull = pulls.open_pull("headroom/learn") or pull
     assert pull.labels == {"agents", "docs"}
     gh.log.clear()
-    assert pulls.add_labels(pull, ["docs"]) is False
+    assert pulls.add_labels(pull, ["docs", "Agents"]) is None   # GitHub's label names ignore case
     assert _writes(gh) == []
     assert pulls.has_comment(pull, "<!-- mark -->") is False
     pulls.comment(pull, "<!-- mark -->\nhello")
@@ -91,13 +91,13 @@ def test_reviewers_and_assignees_that_cannot_be_asked_are_warnings(gh: FakeGitHu
     gh.state["collaborators"] = {"dana", "core"}
     pulls = _pulls(gh)
     pull, _ = pulls.create(branch="headroom/learn", base="main", title="t", body="b", draft=False)
-    assert pulls.request_reviews(pull, ["dana"], ["core"]) is None
-    warning = pulls.request_reviews(pull, ["mallory"], [])
-    assert warning == ("could not request reviews from mallory on #1: Reviews may only be requested from "
-                       "collaborators. One or more of the users or teams you specified is not a collaborator "
-                       "of the acme/shop repository.")
+    assert pulls.request_reviews(pull, ["dana"], ["core"]) == ()
+    warnings = pulls.request_reviews(pull, ["mallory"], [])
+    assert warnings == ("could not request reviews from mallory on #1: Reviews may only be requested from "
+                        "collaborators. One or more of the users or teams you specified is not a collaborator "
+                        "of the acme/shop repository.",)
     assert pulls.assign(pull, ["dana", "mallory"]) is None  # GitHub ignores who cannot be assigned
-    assert pulls.request_reviews(pull, [], []) is None and pulls.assign(pull, []) is None
+    assert pulls.request_reviews(pull, [], []) == () and pulls.assign(pull, []) is None
     stored = fake.pulls(gh)[0]
     assert (stored["reviewers"], stored["teams"], stored["assignees"]) == (["dana"], ["core"], ["dana"])
 
@@ -167,6 +167,79 @@ def test_access_errors(gh: FakeGitHub, repo_name: str, token: str, expected: str
     with pytest.raises(GitHubError) as err:
         pulls.open_pull("headroom/learn")
     assert str(err.value) == expected
+
+
+def test_a_team_that_cannot_be_resolved_does_not_lose_the_users(gh: FakeGitHub) -> None:
+    # The job's GITHUB_TOKEN cannot see the organization's teams: GitHub answers 422 for the
+    # whole request, so users and teams are asked for separately.
+    gh.state.update(collaborators={"dana", "lee"}, teams=set())
+    pulls = _pulls(gh)
+    pull, _ = pulls.create(branch="headroom/learn", base="main", title="t", body="b", draft=False)
+    assert pulls.request_reviews(pull, ["dana", "lee"], ["core"]) == (
+        "could not request team reviews from core on #1: Reviews may only be requested from collaborators. One or "
+        "more of the users or teams you specified is not a collaborator of the acme/shop repository.",)
+    assert (fake.pulls(gh)[0]["reviewers"], fake.pulls(gh)[0]["teams"]) == (["dana", "lee"], [])
+    bodies = [r.body for r in gh.requests("POST", r"/requested_reviewers$")]
+    assert bodies == [{"reviewers": ["dana", "lee"]}, {"team_reviewers": ["core"]}]
+
+
+@pytest.mark.parametrize("status, message", [
+    pytest.param(403, "Resource not accessible by integration", id="no-issues-permission"),
+    pytest.param(500, "Server Error", id="5xx"),
+])
+def test_a_label_that_cannot_be_added_is_a_warning(gh: FakeGitHub, status: int, message: str) -> None:
+    pulls = _pulls(gh)
+    pull, _ = pulls.create(branch="headroom/learn", base="main", title="t", body="b", draft=False)
+    gh.fail("POST", r"/issues/1/labels$", status=status, body={"message": message})
+    assert pulls.add_labels(pull, ["agents"]) == f"could not label #1 with agents: {message}"
+    assert len(gh.requests("POST", r"/labels$")) == 1
+
+
+def test_labels_match_the_repository_s_ignoring_case(gh: FakeGitHub) -> None:
+    gh.state["labels"] = {"documentation": "Documentation"}
+    pulls = _pulls(gh)
+    pull, _ = pulls.create(branch="headroom/learn", base="main", title="t", body="b", draft=False)
+    assert pulls.add_labels(pull, ["documentation", "DOCUMENTATION", "agents"]) is None
+    pull = pulls.open_pull("headroom/learn") or pull
+    assert sorted(pull.labels) == ["Documentation", "agents"]
+    gh.log.clear()
+    assert pulls.add_labels(pull, ["documentation", "AGENTS"]) is None
+    assert _writes(gh) == []
+
+
+@pytest.mark.parametrize("fails_after", [pytest.param(True, id="after-it-was-created"),
+                                         pytest.param(False, id="before")])
+def test_a_5xx_on_create_is_looked_into_before_creating_again(gh: FakeGitHub, fails_after: bool) -> None:
+    gh.fail("POST", r"/pulls$", status=502, body={"message": "Server Error"}, after=fails_after)
+    pull, created = _pulls(gh).create(branch="headroom/learn", base="main", title="t", body="b", draft=False)
+    assert (pull.number, created, len(fake.pulls(gh))) == (1, True, 1)
+    assert [(r.method, r.path) for r in gh.log if "pulls" in r.path] == [
+        ("POST", "/repos/acme/shop/pulls"), ("GET", "/repos/acme/shop/pulls"),
+        *([] if fails_after else [("POST", "/repos/acme/shop/pulls")])]
+
+
+def test_a_5xx_twice_on_create_stops(gh: FakeGitHub) -> None:
+    gh.fail("POST", r"/pulls$", status=503, body={"message": "Unavailable"}, times=2)
+    with pytest.raises(GitHubError) as err:
+        _pulls(gh).create(branch="headroom/learn", base="main", title="t", body="b", draft=False)
+    assert str(err.value) == "creating the pull request headroom/learn → main: GitHub answered 503: Unavailable"
+    assert (len(gh.requests("POST", r"/pulls$")), fake.pulls(gh)) == (2, [])
+
+
+@pytest.mark.parametrize("fails_after", [True, False])
+def test_a_comment_is_never_posted_twice(gh: FakeGitHub, fails_after: bool) -> None:
+    pulls = _pulls(gh)
+    pull, _ = pulls.create(branch="headroom/learn", base="main", title="t", body="b", draft=False)
+    gh.fail("POST", r"/issues/1/comments$", status=500, body={"message": "Server Error"}, after=fails_after)
+    pulls.comment(pull, "hello")
+    assert fake.comments(gh, 1) == ["hello"]
+
+
+def test_repository_names_ignore_case(gh: FakeGitHub) -> None:
+    pulls = Pulls(_client(gh), "ACME/Shop")
+    pull, created = pulls.create(branch="headroom/learn", base="main", title="t", body="b", draft=False)
+    assert (pull.number, created) == (1, True)
+    assert pulls.open_pull("headroom/learn") == pull
 
 
 def test_transient_failures_are_retried(gh: FakeGitHub) -> None:
