@@ -103,8 +103,9 @@ class Learned:
     report: Report | None = None    # the LLM analyzer's, when it ran
 
 
-def make_plan(settings: LearnSettings) -> Learned:
-    """Read, mine and propose: everything learn does short of writing and printing."""
+def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr) -> Learned:
+    """Read, mine and propose: everything learn does short of writing and printing; what was
+    set aside is said on `notes`."""
     repo = Path(settings.repo_path)
     if not repo.is_dir():
         raise FatalError(f"--repo-path {settings.repo_path}: no such folder")
