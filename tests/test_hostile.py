@@ -372,19 +372,16 @@ def test_pr_rules_table_escapes_pipes(world: World) -> None:
     rows = table[2:]
     assert len(rows) == len(_plan(world)["recommendations"])  # type: ignore[arg-type]
     assert [len(re.split(r"(?<!\\)\|", row)) for row in rows] == [8] * len(rows)
-    assert ("| File Path Corrections | `docs/a\\|b/guide.md` does not exist: the file is `docs/x\\|y/guide.md` "
-            "(5 sessions, 4 CI runs). | 5 | 4 | ~31/session |") in body
+    assert ("| File Path Corrections | `docs/a\\|b/guide.md` does not exist: the file is `docs/x\\|y/guide.md`. "
+            "| 5 | 4 | ~31/session |") in body
 
 
 def test_good_artifacts_still_come_through(world: World) -> None:
     block = _block(world.agents_md)
-    for rule in ("- Run tests with `uv run pytest`, not `python3 -m pytest` (`fastapi` is only in the uv environment; "
-                 "4 sessions, 3 CI runs).",
-                 "- Run tests with `npm run test:unit` in `web/`, not `npm test` (there is no `test` script; "
-                 "3 sessions, 2 CI runs).",
-                 "- `services/api/models/user.py` does not exist: the file is `services/api/app/models/user.py` "
-                 "(3 sessions, 3 CI runs).",
-                 "- `docs/a|b/guide.md` does not exist: the file is `docs/x|y/guide.md` (5 sessions, 4 CI runs)."):
+    for rule in ("- Run tests with `uv run pytest`, not `python3 -m pytest`: `fastapi` is only in the uv environment.",
+                 "- Run tests with `npm run test:unit` in `web/`, not `npm test`: there is no `test` script.",
+                 "- `services/api/models/user.py` does not exist: the file is `services/api/app/models/user.py`.",
+                 "- `docs/a|b/guide.md` does not exist: the file is `docs/x|y/guide.md`."):
         assert rule in block
     assert world.agents_md.startswith(EXAMPLE_AGENTS.read_text())
     stats = _plan(world)["stats"]

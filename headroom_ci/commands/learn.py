@@ -70,20 +70,14 @@ def today() -> str:
 
 
 def mine(items: Iterable[Session | object], *, repo_path: str | None) -> tuple[Miner, int]:
-    """Findings of every session read once: the same session in two forms (a project transcript
-    and claude-code-action's execution file) counts once."""
+    """Findings of every session read once: the Miner merges a session read twice or split in two
+    (a project transcript and claude-code-action's execution file, a resumed session) by call id."""
     miner = Miner(repo_path=repo_path)
-    seen: set[tuple[str, str, bool]] = set()
     skipped = 0
     for item in items:
         if not isinstance(item, Session):
             skipped += 1
             continue
-        if item.session_id:
-            key = (item.agent, item.session_id, item.subagent)
-            if key in seen:
-                continue
-            seen.add(key)
         miner.add(item)
     return miner, skipped
 
@@ -119,6 +113,10 @@ def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr) -> Learned
     miner, skipped = mine(items, repo_path=str(repo.resolve()))
     if miner.stats().sessions == 0 and not settings.paths:
         raise FatalError(f"no agent sessions found for {repo.resolve()}: pass transcript files or folders")
+    aside = miner.set_aside()
+    if aside:
+        notes.write("set aside, sessions of other repositories or of none: "
+                    + ", ".join(f"{name} ({n})" for name, n in aside) + "\n")
 
     files = {"context": target_path(repo, settings.target)}
     if settings.memory_target:

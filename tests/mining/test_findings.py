@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from headroom_ci.mining.findings import Evidence
@@ -9,6 +11,7 @@ from headroom_ci.mining.findings import Stats
 from headroom_ci.mining.findings import Thresholds
 from headroom_ci.sessions.model import Session
 from testing.builders import bash
+from testing.builders import fail
 from testing.builders import session
 
 FAIL = bash("python3 -m pytest", "Exit code 1\nModuleNotFoundError: No module named 'fastapi'", code=1)
@@ -83,3 +86,43 @@ def test_evidence_is_redacted() -> None:
     rendered = repr(miner.findings(Thresholds(min_fixes=0)))
     assert token not in rendered
     assert "[REDACTED:github-token]" in rendered
+
+
+def _path_miss(sid: str, cwd: str, run: str | None = None) -> Session:
+    return session(fail("Read", "File does not exist. Did you mean config.yaml?", file_path=f"{cwd}/etc/config.yml"),
+                   sid=sid, cwd=cwd, run=run)
+
+
+def test_sessions_of_other_repositories_are_set_aside_not_pooled() -> None:
+    miner = Miner()
+    for i, cwd in enumerate(("/Users/a/shop", "/Users/b/shop", "/Users/a/blog", "/Users/c/blog", "/Users/c/blog")):
+        miner.add(_path_miss(f"s{i}", cwd))
+    assert [(f.kind, f.key, f.fix, f.sessions) for f in miner.findings()] == [
+        ("path", "etc/config.yml", "etc/config.yaml", 3)]
+    assert miner.set_aside() == [("shop", 2)]
+
+
+def test_the_repository_at_repo_path_is_learned_even_when_smaller() -> None:
+    miner = Miner(repo_path="/work/shop")
+    for i, cwd in enumerate(("/Users/a/shop", "/Users/b/shop", "/Users/a/blog", "/Users/c/blog", "/Users/c/blog")):
+        miner.add(_path_miss(f"s{i}", cwd))
+    assert [f.sessions for f in miner.findings()] == [2]
+    assert miner.set_aside() == [("blog", 3)]
+
+
+def test_sessions_of_one_ci_run_count_once() -> None:
+    miner = Miner()
+    for i in range(3):
+        miner.add(_path_miss(f"s{i}", "/home/runner/work/shop/shop", run="101"))
+    assert miner.findings() == []
+    miner.add(_path_miss("s9", "/home/runner/work/shop/shop", run="102"))
+    assert [(f.sessions, f.runs) for f in miner.findings()] == [(4, 2)]
+
+
+def test_a_session_split_in_two_files_is_one_session_merged_by_call_id() -> None:
+    first = _path_miss("s1", "/w/shop")
+    again = dataclasses.replace(first, path="copy.jsonl")
+    miner = Miner()
+    miner.add(first)
+    miner.add(again)
+    assert (miner.stats().sessions, miner.stats().tool_calls) == (1, 1)
