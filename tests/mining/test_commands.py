@@ -23,6 +23,21 @@ from headroom_ci.mining.commands import parse_command
     pytest.param("mypy src", Command("mypy", "mypy", "mypy", "typecheck", None), id="mypy"),
     pytest.param("echo 'unbalanced", Command("", "", "", "other", None), id="unbalanced-quote-setup-only"),
     pytest.param("", Command("", "", "", "other", None), id="empty"),
+    pytest.param("mkdir -p build/out", Command("mkdir", "mkdir", "mkdir", "other", None), id="mkdir-has-a-program"),
+    pytest.param("go vet ./... && \\\n  go test ./...", Command("go vet", "go vet", "go", "other", None),
+                 id="line-continuation"),
+    pytest.param("TOKEN=$(curl -s https://x.example/t) && psql -c 'select 1'",
+                 Command("psql", "psql", "psql", "other", None), id="assignment-from-a-substitution"),
+    pytest.param("X=`date` make build", Command("make build", "build", "make", "build", None), id="backquotes"),
+    pytest.param("git -C services/api status", Command("git status", "git status", "git", "other", "services/api"),
+                 id="git-C"),
+    pytest.param("git add -A && git commit -m \"$(cat <<'EOF'\nFix: add the install step; && rm -rf /\nEOF\n)\"",
+                 Command("git add", "git add", "git", "other", None), id="heredoc-and-git-add-is-not-an-install"),
+    pytest.param("cat <<EOF > notes.txt\nnpm install left-pad\nEOF\nnpm test",
+                 Command("cat", "cat", "cat", "other", None), id="heredoc-body-is-not-a-command"),
+    pytest.param("git grep -n TODO", Command("git grep", "git grep", "git", "search", None), id="git-grep"),
+    pytest.param("pytest -q 2>&1 > out.txt", Command("pytest", "pytest", "pytest", "test", None), id="redirections"),
+    pytest.param("(cd web && npm test)", Command("npm test", "test", "npm", "test", "web"), id="subshell"),
 ])
 def test_parse_command(cmd: str, expected: Command) -> None:
     assert parse_command(cmd) == expected
