@@ -114,6 +114,9 @@ def _variant(f: Finding) -> str:
                 f"use {code(f.fix or head)}.")
     if f.category == "http_error":
         return f"- {code(f.key)} answers an HTTP error: the working form is {code(f.fix or '')}."
+    added = [w for w in (f.fix or "").split() if w.startswith("-")]
+    if added and (f.fix or "").startswith(f.key):
+        return f"- {code(f.key)} fails here without {' '.join(code(a) for a in added)} (its error says so): use {code(f.fix or '')}."
     return f"- {code(f.key)} fails: {_PHRASES.get(f.category, 'error')}; {code(f.fix or '')} works."
 
 

@@ -62,6 +62,10 @@ def finding(kind: str, key: str, fix: str | None, *, category: str = "exit_nonze
                  "Command Patterns",
                  "- `gh api repos/o/r/pulls/N/comments/N` answers an HTTP error: the working form is "
                  "`gh api repos/o/r/pulls/comments/N`.", id="variant-arguments"),
+    pytest.param(finding("variant", "git push", "git push --set-upstream", category="exit_nonzero"),
+                 "Command Patterns",
+                 "- `git push` fails here without `--set-upstream` (its error says so): use `git push --set-upstream`.",
+                 id="variant-the-errors-hint"),
     pytest.param(finding("path", "services/api/models/user.py", "services/api/app/models/user.py",
                          category="file_not_found"),
                  "File Path Corrections",

@@ -9,7 +9,7 @@ from typing import NamedTuple
 _WRAPPERS: dict[tuple[str, ...], int] = {
     ("uv", "run"): 2, ("poetry", "run"): 2, ("pipenv", "run"): 2, ("pdm", "run"): 2,
     ("hatch", "run"): 2, ("rye", "run"): 2, ("bundle", "exec"): 2, ("pnpm", "exec"): 2,
-    ("npm", "exec"): 2, ("yarn", "exec"): 2, ("npx",): 1, ("bunx",): 1, ("pnpx",): 1, ("uvx",): 1,
+    ("npm", "exec"): 2, ("yarn", "exec"): 2, ("mise", "exec"): 2, ("mise", "x"): 2, ("npx",): 1, ("bunx",): 1, ("pnpx",): 1, ("uvx",): 1,
 }
 # Programs whose first argument names what they do (`make lint`, `cargo test`).
 _SUBCOMMANDS = frozenset({
@@ -103,6 +103,8 @@ def lex(cmd: str) -> list[list[str]]:
             segments[-1].append(tok)
     out = []
     for words in segments:
+        if words and words[0].startswith("#"):
+            continue  # a comment line
         # A redirection's target is not an argument: `2>&1`, `> out.txt`.
         kept: list[str] = []
         skip = False
@@ -153,7 +155,10 @@ def _resolve(words: list[str]) -> tuple[list[str], str]:
     program = words[0].rsplit("/", 1)[-1] if not words[0].startswith("./") else words[0]
     for wrapper, n in _WRAPPERS.items():
         if tuple(words[:len(wrapper)]) == wrapper and len(words) > n:
-            inner, tool = _resolve(words[n:])
+            rest = words[n + 1:] if words[n] == "--" else words[n:]
+            if not rest:
+                break
+            inner, tool = _resolve(rest)
             return [*words[:n], *inner], tool
     if _PYTHON.match(program):
         if len(words) > 2 and words[1] == "-m":

@@ -152,7 +152,7 @@ def _replaces(missing: str, other: str) -> bool:
 
 
 def _flags(target: str) -> list[str]:
-    return [w.split("=", 1)[0] for w in target.split() if w.startswith("-") and len(w) > 1]
+    return [w.split("=", 1)[0] for w in target.split() if w.startswith("-") and len(w) > 1 and w != "--"]
 
 
 def _plain(target: str) -> list[str]:
@@ -167,8 +167,8 @@ def _similar_name(a: str, b: str) -> bool:
     stem_b, ext_b = posixpath.splitext(b)
     if stem_a == stem_b:
         return True  # another extension
-    if ext_a != ext_b:
-        return False
+    if ext_a != ext_b or posixpath.commonprefix([stem_a, stem_b]).__len__() < 3:
+        return False  # `common_test.go` / `hooks_test.go` share a suffix, not a name
     return difflib.SequenceMatcher(None, stem_a, stem_b).ratio() >= 0.6
 
 

@@ -37,6 +37,9 @@ from headroom_ci.mining.commands import parse_command
                  Command("cat", "cat", "cat", "other", None), id="heredoc-body-is-not-a-command"),
     pytest.param("git grep -n TODO", Command("git grep", "git grep", "git", "search", None), id="git-grep"),
     pytest.param("pytest -q 2>&1 > out.txt", Command("pytest", "pytest", "pytest", "test", None), id="redirections"),
+    pytest.param("# build first\nmake build", Command("make build", "build", "make", "build", None), id="comment-line"),
+    pytest.param("mise exec -- golangci-lint run ./...",
+                 Command("mise exec golangci-lint", "golangci-lint", "mise", "lint", None), id="mise-exec"),
     pytest.param("(cd web && npm test)", Command("npm test", "test", "npm", "test", "web"), id="subshell"),
 ])
 def test_parse_command(cmd: str, expected: Command) -> None:
