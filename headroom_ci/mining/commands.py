@@ -146,6 +146,11 @@ def _main_segment(cmd: str) -> tuple[list[str], str | None]:
     return ([setup[0]] if setup and setup[0] not in ("echo", "set", "unset") else []), workdir
 
 
+def main_words(cmd: str) -> list[str]:
+    """The words of the command that decides what runs (after `cd`, setup and assignments)."""
+    return _main_segment(cmd)[0]
+
+
 def _args(words: list[str]) -> list[str]:
     return [w for w in words if not w.startswith("-")]
 

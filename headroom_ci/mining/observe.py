@@ -9,6 +9,7 @@ from collections.abc import Callable
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from headroom_ci.mining.commands import main_words
 from headroom_ci.mining.paths import relativize
 from headroom_ci.mining.signature import CallSig
 from headroom_ci.mining.signature import normalize
@@ -23,9 +24,6 @@ NOT_LEARNINGS = frozenset({
     "timeout", "network", "rate_limit", "interrupted", "sibling_error", "test_failure",
     "syntax_error", "edit_mismatch", "not_read_first", "tool_unavailable",
 })
-# Failures a later run of the same command with other flags or arguments fixes: the error says
-# how the command was used wrong (`unknown flag: --stat`, an HTTP 404 for a wrong API path).
-_VARIANT_CATEGORIES = frozenset({"usage_error", "http_error"})
 # Failures of the environment, not of the code: a fix after an edit still counts.
 _ENVIRONMENT = frozenset({"module_not_found", "command_not_found", "missing_script", "file_not_found"})
 WINDOW = 12  # calls after a failure in which its fix is looked for
@@ -152,11 +150,13 @@ def _replaces(missing: str, other: str) -> bool:
 
 
 def _flags(target: str) -> list[str]:
-    return [w.split("=", 1)[0] for w in target.split() if w.startswith("-") and len(w) > 1 and w != "--"]
+    """The flags of the main command only: not a piped `grep -E`'s."""
+    words = main_words(target)
+    return list(dict.fromkeys(w.split("=", 1)[0] for w in words if w.startswith("-") and len(w) > 1 and w != "--"))
 
 
 def _plain(target: str) -> list[str]:
-    return [w for w in normalize(target).split() if not w.startswith("-")]
+    return [normalize(w) for w in main_words(target) if not w.startswith("-")]
 
 
 def _similar_name(a: str, b: str) -> bool:
@@ -207,8 +207,9 @@ class _Session:
             added = [f for f in _flags(sig.target) if f not in _flags(fail.target)]
             same_flags = sorted(_flags(sig.target)) == sorted(_flags(fail.target))
             same_args = _plain(sig.target) == _plain(fail.target)
-            if call.error_category in _VARIANT_CATEGORIES and same_flags != same_args:
-                return j  # only the flags changed, or only the arguments: the change is the fix
+            if (call.error_category == "usage_error" and same_args and not same_flags) or (
+                    call.error_category == "http_error" and same_flags and not same_args):
+                return j  # a wrong flag and only the flags changed, a wrong API path and only it changed
             if added and any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", call.output) for f in added):
                 return j  # the error's own hint
             return None
@@ -423,15 +424,22 @@ def _variant(s: _Session, i: int, j: int, seen: Callable[[str, str, str | None, 
     added = [f for f in _flags(fix.target) if f not in _flags(fail.target)]
     if dropped or added:
         return seen("variant", " ".join([fail.head, *dropped]), " ".join([fix.head, *added]), fix.target)
-    return seen("variant", _shape(fail), _shape(fix), fix.target)
+    key, to = _shape(fail), _shape(fix)
+    if key == to or key == fail.head or to == fix.head:
+        return seen("command", fail.head, None, None)  # no shape to tell apart: not a fix a rule can say
+    return seen("variant", key, to, fix.target)
 
 
 def _shape(sig: CallSig) -> str:
     """The head and its plain arguments, numbers and hashes collapsed: `gh api repos/o/r/pulls/N/comments/N`."""
-    words = [w for w in normalize(sig.target).split() if not w.startswith("-")]
+    words = [normalize(w) for w in main_words(sig.target)]
     head = sig.head.split()
-    rest = [w for w in words[len(head):] if re.fullmatch(r"[\w./:<>-]+", w)][:2]
-    return " ".join([*head, *rest])
+    rest = []
+    for w in words[len(head):]:
+        if w.startswith("-") or not re.fullmatch(r"[\w./:<>-]+", w):
+            break  # what follows a flag is its value, not the command's shape
+        rest.append(w)
+    return " ".join([*head, *rest[:2]])
 
 
 def _loops(s: _Session, fixes: dict[str, str]) -> list[Observation]:
