@@ -336,6 +336,8 @@ def _findings(repo: _Repo, thresholds: Thresholds) -> list[Finding]:
         kind = _top(Counter({k: n for k, n in c.kinds.items() if k != "command"})) or family
         if kind not in _NO_FIX_NEEDED and n_fixes < thresholds.min_fixes:
             continue
+        if family == "command" and n_fixes and 3 * n_fixes < len(c.units):
+            continue  # a command failing in many units and "fixed" in a few: chance, not a fact of the repository
         fp = fingerprint(kind, key, fix)
         out.append(Finding(
             id=f"F-{fp[:8]}", fingerprint=fp, kind=kind, key=key, fix=fix,

@@ -38,6 +38,15 @@ def _mine(*sessions: Session, thresholds: Thresholds = Thresholds()) -> list[tup
                  id="three-retries-in-one-session-are-one-fix"),
     pytest.param([session(LINT, LINT, LINT, bash("uv run ruff check .", "ok"), sid=s) for s in "ab"], Thresholds(),
                  [("alternative", "make lint", 2, 0, 2), ("loop", "make lint", 2, 0, 2)], id="loop-and-its-fix"),
+    pytest.param([session(FAIL, FIX, sid=s) for s in "ab"] + [session(FAIL, sid=s) for s in "cdefg"], Thresholds(),
+                 [], id="fixed-in-two-of-seven-is-chance"),
+    pytest.param([session(FAIL, FIX, sid=s) for s in "abc"] + [session(FAIL, sid=s) for s in "defghi"], Thresholds(),
+                 [("runner", "python3 -m pytest", 9, 0, 3)], id="fixed-in-a-third-is-a-fact"),
+    pytest.param([session(FAIL, FIX, sid="a", run="1"), session(FAIL, FIX, sid="b", run="1"),
+                  session(FAIL, FIX, sid="c", run="1")], Thresholds(), [], id="three-sessions-of-one-run-are-one"),
+    pytest.param([session(FAIL, FIX, sid="a", run="1"), session(FAIL, FIX, sid="b", run="1"),
+                  session(FAIL, FIX, sid="c", run="2")], Thresholds(), [("runner", "python3 -m pytest", 3, 2, 2)],
+                 id="two-runs"),
 ])
 def test_thresholds(sessions: list[Session], thresholds: Thresholds, expected: list[tuple[str, str, int, int, int]]) -> None:
     assert _mine(*sessions, thresholds=thresholds) == expected
