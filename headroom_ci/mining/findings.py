@@ -216,7 +216,7 @@ class Miner:
                     return n
         if not names:
             return None
-        return min(names, key=lambda n: (-self._repos[n].sessions, n))
+        return min(names, key=lambda n: (-self._repos[n].sessions, -self._repos[n].calls, n))
 
     def _members(self) -> list[_Repo]:
         chosen = self._chosen()

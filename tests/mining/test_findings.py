@@ -12,7 +12,10 @@ from headroom_ci.mining.findings import Thresholds
 from headroom_ci.sessions.model import Session
 from testing.builders import bash
 from testing.builders import fail
+from testing.builders import ok
+from testing.builders import ROOT
 from testing.builders import session
+from testing.builders import Spec
 
 FAIL = bash("python3 -m pytest", "Exit code 1\nModuleNotFoundError: No module named 'fastapi'", code=1)
 FIX = bash("uv run pytest", "3 passed")
@@ -135,3 +138,90 @@ def test_a_session_split_in_two_files_is_one_session_merged_by_call_id() -> None
     miner.add(first)
     miner.add(again)
     assert (miner.stats().sessions, miner.stats().tool_calls) == (1, 1)
+
+
+def _kinds(miner: Miner, thresholds: Thresholds = Thresholds()) -> list[tuple[str, str, str | None]]:
+    return [(f.kind, f.key, f.fix) for f in miner.findings(thresholds)]
+
+
+def _grep(where: str, found: bool, pattern: str = "SessionState") -> Spec:
+    return ok("Grep", f"{where}/state.go:3:type {pattern} struct" if found else "No matches found",
+              pattern=pattern, path=f"{ROOT}/{where}")
+
+
+def test_a_folder_where_searches_usually_succeed_gets_no_scope_rule() -> None:
+    miner = Miner()
+    for i in range(3):
+        miner.add(session(_grep("src/core", False), _grep("src/session", True), sid=f"miss{i}"))
+    for i in range(2):
+        miner.add(session(_grep("src/core", True), sid=f"hit{i}"))
+    assert _kinds(miner) == []
+
+
+def test_a_place_searches_fail_in_most_sessions_gets_a_scope_rule() -> None:
+    miner = Miner()
+    for i in range(3):
+        miner.add(session(_grep("src/core", False), _grep("src/session", True), sid=f"miss{i}"))
+    miner.add(session(_grep("src/core", True), sid="hit"))
+    assert _kinds(miner) == [("scope", "src/core", "src/session")]
+
+
+def _read(path: str, *, exists: bool, text: str = "x") -> Spec:
+    return ok("Read", text, file_path=f"{ROOT}/{path}") if exists else fail(
+        "Read", "<tool_use_error>File does not exist.</tool_use_error>", file_path=f"{ROOT}/{path}")
+
+
+def test_a_missing_folder_is_one_rule_and_its_files_fold_into_it() -> None:
+    miner = Miner()
+    miner.add(session(_read("src/commands/run.py", exists=False), _read("src/run.py", exists=True), sid="a"))
+    miner.add(session(_read("src/commands/run.py", exists=False), _read("src/run.py", exists=True), sid="b"))
+    miner.add(session(_read("src/commands/init.py", exists=False), sid="c"))
+    assert _kinds(miner) == [("folder", "src/commands", "src")]
+
+
+def test_a_folder_whose_files_are_read_is_not_missing() -> None:
+    miner = Miner()
+    for sid in "abc":
+        miner.add(session(_read("src/commands/run.py", exists=False), _read("src/run.py", exists=True),
+                          _read("src/commands/init.py", exists=False), sid=sid))
+    for sid in "de":
+        miner.add(session(_read("src/commands/help.py", exists=True), sid=sid))
+    assert _kinds(miner) == [("path", "src/commands/run.py", "src/run.py")]
+
+
+def test_paths_outside_the_repository_make_no_rule() -> None:
+    miner = Miner()
+    for sid in "ab":
+        miner.add(session(fail("Read", "File does not exist. Did you mean b.md?", file_path="/etc/shop/a.md"), sid=sid))
+    assert _kinds(miner) == []
+
+
+def test_a_worktree_of_another_name_is_the_same_repository_by_its_files() -> None:
+    files = [_read(f"src/m{i}.py", exists=True) for i in range(4)]
+    miner = Miner()
+    miner.add(session(*files, fail("Read", "File does not exist. Did you mean config.yaml?",
+                                   file_path=f"{ROOT}/etc/config.yml"), sid="a"))
+    miner.add(session(*files, fail("Read", "File does not exist. Did you mean config.yaml?",
+                                   file_path="/Users/b/fix-cart/etc/config.yml"), sid="b", cwd="/Users/b/fix-cart"))
+    miner.add(session(_read("README.md", exists=True), sid="c", cwd="/Users/c/blog"))
+    assert _kinds(miner) == [("path", "etc/config.yml", "etc/config.yaml")]
+    assert miner.set_aside() == [("blog", 1)]
+
+
+def test_a_session_in_a_subfolder_is_of_the_repository() -> None:
+    miner = Miner()
+    miner.add(_path_miss("a", "/Users/a/shop"))
+    miner.add(_path_miss("b", "/Users/a/shop/web"))
+    assert _kinds(miner) == [("path", "etc/config.yml", "etc/config.yaml")]
+    assert miner.set_aside() == []
+    assert miner.stats().sessions == 2
+
+
+def test_subagents_count_with_their_parent() -> None:
+    miner = Miner()
+    for i in range(3):
+        sub = dataclasses.replace(_path_miss(f"agent{i}", "/w/shop"), subagent=True, parent_id="parent")
+        miner.add(sub)
+    assert miner.findings() == []
+    miner.add(_path_miss("other", "/w/shop"))
+    assert [(f.sessions, f.runs) for f in miner.findings()] == [(4, 0)]
