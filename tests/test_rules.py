@@ -54,6 +54,9 @@ def finding(kind: str, key: str, fix: str | None, *, category: str = "exit_nonze
                  "Command Patterns",
                  "- Lint with `uv run ruff check`, not `make lint`: there is no `lint` target.",
                  id="alternative-retried-twice-is-not-a-loop"),
+    pytest.param(finding("alternative", "npm test", "npm run verify", category="missing_script", detail="test"),
+                 "Command Patterns", "- Run tests with `npm run verify`, not `npm test`: there is no `test` script.",
+                 id="alternative-verb-from-the-failing-command"),
     pytest.param(finding("variant", "gh pr diff --stat", "gh pr diff --name-only", category="usage_error"),
                  "Command Patterns", "- `gh pr diff` has no `--stat` option here: use `gh pr diff --name-only`.",
                  id="variant-flag"),
@@ -113,6 +116,12 @@ def test_rule_text_carries_no_counts(sessions: int, runs: int) -> None:
                               occurrences=40, wasted=9000)])
     assert [r.content for r in many] == [r.content for r in few]
     assert many[0].evidence_count == sessions
+
+
+def test_tokens_saved_are_per_session() -> None:
+    (one,) = recommend([finding("path", "a/b.py", "a/c/b.py", category="file_not_found", sessions=1, wasted=90)])
+    (four,) = recommend([finding("path", "a/b.py", "a/c/b.py", category="file_not_found", sessions=4, wasted=90)])
+    assert (one.tokens_saved, four.tokens_saved) == (90, 22)
 
 
 def test_rejections_are_memory_rules() -> None:

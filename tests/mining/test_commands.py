@@ -40,7 +40,15 @@ from headroom_ci.mining.commands import parse_command
     pytest.param("# build first\nmake build", Command("make build", "build", "make", "build", None), id="comment-line"),
     pytest.param("mise exec -- golangci-lint run ./...",
                  Command("mise exec golangci-lint", "golangci-lint", "mise", "lint", None), id="mise-exec"),
+    pytest.param("npm run", Command("npm run", "run", "npm", "other", None), id="npm-run-alone-lists-scripts"),
     pytest.param("(cd web && npm test)", Command("npm test", "test", "npm", "test", "web"), id="subshell"),
 ])
 def test_parse_command(cmd: str, expected: Command) -> None:
     assert parse_command(cmd) == expected
+
+
+@pytest.mark.parametrize("wrapper", ["poetry run", "pipenv run", "pdm run", "hatch run", "rye run", "bundle exec",
+                                     "pnpm exec", "npm exec", "yarn exec", "mise exec", "mise x"])
+def test_wrappers_run_the_tool_they_name(wrapper: str) -> None:
+    assert parse_command(f"{wrapper} pytest -q tests/") == Command(
+        f"{wrapper} pytest", "pytest", wrapper.split()[0], "test", None)
