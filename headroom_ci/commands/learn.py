@@ -200,8 +200,10 @@ def add_learn_arguments(p: argparse._ActionsContainer) -> None:
                                     "(default: AGENTS.md if it exists, else CLAUDE.md if it exists, else AGENTS.md)")
     p.add_argument("--memory-target", help="memory file for session-level preferences (default: none)")
     p.add_argument("--max-block-tokens", type=positive, default=1500, help="token budget of the block")
-    p.add_argument("--min-sessions", type=positive, default=2, help="sessions a failure must recur in")
-    p.add_argument("--min-fixes", type=positive, default=2, help="sessions its fix must be seen in")
+    p.add_argument("--min-sessions", type=positive, default=2,
+                   help="sessions a failure must recur in (distinct CI runs when runs are known; "
+                        "a subagent counts with its parent)")
+    p.add_argument("--min-fixes", type=positive, default=2, help="sessions (or CI runs) its fix must be seen in")
     llm.add_arguments(p)
 
 
