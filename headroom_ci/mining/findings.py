@@ -216,19 +216,26 @@ class Miner:
                     return n
         if not names:
             return None
-        return min(names, key=lambda n: (-self._repos[n].sessions, -self._repos[n].calls, n))
+
+        def size(n: str) -> tuple[int, int, str]:
+            group = self._group(n)
+            return -sum(r.sessions for r in group), -sum(r.calls for r in group), n
+        return min(names, key=size)
+
+    def _group(self, chosen: str) -> list[_Repo]:
+        """A repository's sessions, with those started in its subfolders (`web/`) and those of its
+        checkouts under other names (by the files they used)."""
+        roots = self._repos[chosen].cwds
+        files = self._repos[chosen].touched
+        return [self._repos[chosen]] + [
+            r for n, r in self._repos.items() if n not in (THIS, chosen, NOT_A_REPOSITORY) and (
+                (r.cwds and all(any(c.startswith(root + "/") for root in roots) for c in r.cwds))
+                or _same_files(r.touched, files))]
 
     def _members(self) -> list[_Repo]:
         chosen = self._chosen()
-        out = [self._repos[n] for n in (THIS, chosen) if n is not None and n in self._repos]
-        if chosen is not None:
-            # A session started in a subfolder of the repository (`web/`) is of the repository.
-            roots = self._repos[chosen].cwds
-            files = self._repos[chosen].touched
-            out += [r for n, r in self._repos.items() if n not in (THIS, chosen, NOT_A_REPOSITORY) and (
-                    (r.cwds and all(any(c.startswith(root + "/") for root in roots) for c in r.cwds))
-                    or _same_files(r.touched, files))]
-        return out
+        this = [self._repos[THIS]] if THIS in self._repos else []
+        return this + (self._group(chosen) if chosen is not None else [])
 
     def set_aside(self) -> list[tuple[str, int]]:
         """(repository, sessions) of the sessions not learned from, most first."""

@@ -225,3 +225,14 @@ def test_subagents_count_with_their_parent() -> None:
     assert miner.findings() == []
     miner.add(_path_miss("other", "/w/shop"))
     assert [(f.sessions, f.runs) for f in miner.findings()] == [(4, 0)]
+
+
+def test_the_repository_with_most_sessions_counts_its_subfolders() -> None:
+    miner = Miner()
+    for sid in "ab":
+        miner.add(_path_miss(sid, "/Users/a/scratch"))
+    miner.add(_path_miss("c", "/Users/a/shop"))
+    miner.add(_path_miss("d", "/Users/a/shop/web"))
+    miner.add(_path_miss("e", "/Users/a/shop/e2e"))
+    assert miner.set_aside() == [("scratch", 2)]
+    assert miner.stats().sessions == 3
