@@ -19,6 +19,7 @@ _SECTION_OF = {
     "scope": "Search Scope", "large_file": "Known Large Files", "permission": "Permission Notes",
     "loop": "Retry Prevention", "rejected": "User Preferences", "variant": "Command Patterns",
     "folder": "File Path Corrections", "skill": "Environment", "workdir": "Command Patterns",
+    "prerequisite": "Command Patterns",
 }
 # Preferences of the people running the agent are the memory file's, not the project's.
 _MEMORY_KINDS = frozenset({"rejected"})
@@ -136,6 +137,9 @@ def _content(f: Finding, retries: dict[str, int]) -> str:
         return _alternative(f, max(retries.get(normalize(f.key), 0), f.peak))
     if f.kind == "variant":
         return _variant(f)
+    if f.kind == "prerequisite":
+        return (f"- Run {code(f.fix or '')} before {code(f.key)}: without it {code(f.key)} fails "
+                f"({_PHRASES.get(f.category, f.category.replace('_', ' '))}).")
     if f.kind == "path":
         return f"- {code(f.key)} does not exist: the file is {code(f.fix or '')}."
     if f.kind == "folder":
@@ -166,7 +170,7 @@ def _content(f: Finding, retries: dict[str, int]) -> str:
 def recommend(findings: Sequence[Finding]) -> list[Recommendation]:
     """One rule per finding, in the findings' rank order. A retry loop of a command that has
     its own rule adds its count to that rule instead of a rule of its own."""
-    commands = {normalize(f.key) for f in findings if f.kind in ("runner", "alternative")}
+    commands = {normalize(f.key) for f in findings if f.kind in ("runner", "alternative", "prerequisite")}
     retries = {f.key: f.peak for f in findings if f.kind == "loop"}
     out = []
     for f in findings:

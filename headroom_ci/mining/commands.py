@@ -21,7 +21,7 @@ _SUBCOMMANDS = frozenset({
 _NPM_LIKE = frozenset({"npm", "pnpm", "yarn", "bun"})
 # Subcommands that are groups of their own: `uv pip install`, `docker compose up`, `gh pr create`.
 _GROUPS = frozenset({("uv", "pip"), ("docker", "compose"), ("gh", "pr"), ("gh", "run"), ("gh", "issue"),
-                     ("poetry", "self"), ("cargo", "+nightly"), ("npm", "exec"), ("kubectl", "rollout")})
+                     ("poetry", "self"), ("go", "mod"), ("go", "work"), ("cargo", "+nightly"), ("npm", "exec"), ("kubectl", "rollout")})
 _PREFIXES = frozenset({"sudo", "time", "nice", "env", "command", "exec", "nohup", "stdbuf", "timeout"})
 _SETUP = frozenset({"cd", "pushd", "source", ".", "export", "set", "unset", "mkdir", "echo"})
 _ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")

@@ -27,7 +27,7 @@ EVIDENCE_PER_FINDING = 5
 # Kinds that are a learning without a fix: the failure itself is the fact.
 _NO_FIX_NEEDED = frozenset({"permission", "rejected", "skill", "workdir", "folder"})
 # A failing command is one cluster whatever fixed it; the fix decides what kind of rule it is.
-_FAMILY = {"runner": "command", "alternative": "command"}
+_FAMILY = {"runner": "command", "alternative": "command", "prerequisite": "command"}
 
 
 @dataclass(frozen=True)

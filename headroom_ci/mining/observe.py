@@ -50,8 +50,8 @@ _PAGED = frozenset({"offset", "limit", "start_line", "end_line", "line_start", "
 
 
 class Observation(NamedTuple):
-    kind: str              # runner | alternative | command (no fix seen) | path | scope | large_file |
-                           # permission | rejected | loop
+    kind: str              # runner | alternative | prerequisite | variant | command (no fix seen) | path |
+                           # scope | large_file | permission | rejected | loop | skill | workdir
     key: str               # what failed, as clustered across sessions
     fix: str | None        # what worked instead, as clustered
     category: str
@@ -226,7 +226,9 @@ class _Session:
                 continue
             if sig.head == fail.head:
                 if self.ok(j):
-                    return "resolved", j  # the same command passed later: flaky, or fixed by editing code
+                    k = None if edited else self.prerequisite(i, j)
+                    # The same command passed later: after a prerequisite ran, else flaky or fixed by editing code.
+                    return ("prerequisite", k) if k is not None else ("resolved", j)
                 continue
             if not self.ok(j) or (edited and call.error_category not in _ENVIRONMENT):
                 continue
@@ -238,6 +240,18 @@ class _Session:
                 return "runner", j
             if sig.purpose == fail.purpose != "other":
                 return "alternative", j
+        return None
+
+    def prerequisite(self, i: int, j: int) -> int | None:
+        """A command that ran between a failure and the same command passing, and that prepares it:
+        an install or a build, or the command the error itself asked for (`run mix deps.get`)."""
+        out = self.calls[i].output
+        for k in range(i + 1, j):
+            sig = self.sigs[k]
+            if sig.kind != "shell" or not sig.head or sig.head == self.sigs[i].head or not self.ok(k):
+                continue
+            if sig.purpose in ("install", "build") or re.search(rf"(?<![\w-]){re.escape(sig.head)}(?![\w-])", out):
+                return k
         return None
 
     def path_fix(self, i: int) -> tuple[str, int | None] | None:
@@ -392,7 +406,7 @@ def _observe_one(s: _Session, i: int, sig: CallSig, category: str) -> Observatio
         kind, j = found
         if kind == "resolved":
             return None
-        substitute = _substitute(sig, s.sigs[j]) if category == "command_not_found" else None
+        substitute = _substitute(sig, s.sigs[j]) if category == "command_not_found" and kind != "prerequisite" else None
         if substitute:
             # Another program stands in whatever it is asked to do: the missing program is the key.
             return seen(kind, sig.program, substitute, s.sigs[j].target)
