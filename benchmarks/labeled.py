@@ -974,6 +974,11 @@ def _plant_learning(rng: random.Random, plans: list[Plan], pattern: Any) -> list
     looped = [i < loops for i in range(n)]  # loop sessions are among the fixed ones
     order = list(range(n))
     rng.shuffle(order)
+    # Thresholds count CI runs: the two sure fixes go to sessions of two different runs.
+    at = {slot: i for i, slot in enumerate(order)}
+    if chosen[at[0]].run == chosen[at[1]].run:
+        other = next(i for i, p in enumerate(chosen) if p.run != chosen[at[0]].run)
+        order[at[1]], order[other] = order[other], order[at[1]]
     for slot, plan in zip(order, chosen):
         plan.planted.append((pattern, fixed[slot], looped[slot]))
     runs = len({p.run for p in chosen})
@@ -995,8 +1000,12 @@ def _plant_learning(rng: random.Random, plans: list[Plan], pattern: Any) -> list
         return [Label(pattern.id, "large_file", pattern.path, ("paged",), n, runs, sum(fixed),
                       f"{pattern.tokens} tokens")]
     assert isinstance(pattern, Denied)
-    note = "refused by Claude Code's permission settings" if pattern.not_granted else "permission denied"
-    return [Label(pattern.id, "permission", pattern.key, (), n, runs, 0, note)]
+    # A refusal is a rule only about the repository path or the shell construct it names; these
+    # name a program (`git push`, `apt-get install`) or a path outside the repository: "`git push`
+    # is not permitted" would be wrong, so they are planted as traps the miner must not turn into rules.
+    if pattern.key.startswith("./"):
+        return [Label(pattern.id, "permission", pattern.key[2:], (), n, runs, 0, "permission denied on a repo path")]
+    return []
 
 
 def _plant_trap(rng: random.Random, plans: list[Plan], trap: Any, kind: str) -> Distractor:

@@ -17,7 +17,9 @@ SECTIONS = (
 _SECTION_OF = {
     "runner": "Environment", "alternative": "Command Patterns", "path": "File Path Corrections",
     "scope": "Search Scope", "large_file": "Known Large Files", "permission": "Permission Notes",
-    "loop": "Retry Prevention", "rejected": "User Preferences",
+    "loop": "Retry Prevention", "rejected": "User Preferences", "variant": "Command Patterns",
+    "folder": "File Path Corrections", "skill": "Environment", "workdir": "Command Patterns",
+    "prerequisite": "Command Patterns",
 }
 # Preferences of the people running the agent are the memory file's, not the project's.
 _MEMORY_KINDS = frozenset({"rejected"})
@@ -30,7 +32,8 @@ _PHRASES = {
     "missing_script": "no such script or target", "command_not_found": "command not found",
     "file_not_found": "file not found", "module_not_found": "a module is missing",
     "permission_denied": "permission denied", "exit_nonzero": "non-zero exit", "too_large": "too large",
-    "tool_error": "tool error", "empty_result": "no results",
+    "tool_error": "tool error", "empty_result": "no results", "usage_error": "wrong usage",
+    "http_error": "HTTP error",
 }
 _SAFE_WORD = re.compile(r"^[\w.:@/+-]{1,80}$")
 MAX_CODE = 100
@@ -61,13 +64,9 @@ def _word(text: str | None) -> str | None:
     return text if text and _SAFE_WORD.match(text) else None
 
 
-def _evidence(f: Finding) -> str:
-    where = f"{f.sessions} sessions" + (f", {f.runs} CI runs" if f.runs > 1 else "")
-    return where
-
-
 def _fix_command(f: Finding) -> str:
-    """The working command as the agent should type it, with the folder it ran in."""
+    """The working command, normalized (the head the fix ran, never the agent's raw command line),
+    with the folder it ran in."""
     example = next((e.fixing for e in f.evidence if e.fixing), None) or f.fix or ""
     parsed = parse_command(example)
     where = f" in {code(parsed.workdir.rstrip('/') + '/')}" if parsed.workdir not in (None, ".", "./") else ""
@@ -87,9 +86,9 @@ def _runner(f: Finding) -> str:
         why = f"{code(f.key)} fails: {_PHRASES.get(f.category, f.category.replace('_', ' '))}"
     if fix.tool != fail.tool and not fix.tool.endswith(" " + fail.tool):
         # Another program, not the same one run differently: `rg` → `grep`.
-        return f"- Use {_fix_command(f)}, not {code(f.key)} ({why}; {_evidence(f)})."
+        return f"- Use {_fix_command(f)}, not {code(f.key)}: {why}."
     verb = _VERBS.get(fix.purpose) or f"Run {code(fix.tool)}"
-    return f"- {verb} with {_fix_command(f)}, not {code(f.key)} ({why}; {_evidence(f)})."
+    return f"- {verb} with {_fix_command(f)}, not {code(f.key)}: {why}."
 
 
 def _alternative(f: Finding, retries: int) -> str:
@@ -102,9 +101,33 @@ def _alternative(f: Finding, retries: int) -> str:
         why = f"there is no {code(detail)} {noun}"
     else:
         why = _PHRASES.get(f.category, f.category.replace("_", " "))
-    retried = f", retried up to {retries}× in a session" if retries >= 3 else ""
+    retried = "; do not retry it" if retries >= 3 else ""
     lead = f"{verb} with" if verb else "Use"
-    return f"- {lead} {_fix_command(f)}, not {code(f.key)} ({why}; {_evidence(f)}{retried})."
+    return f"- {lead} {_fix_command(f)}, not {code(f.key)}: {why}{retried}."
+
+
+def _variant(f: Finding) -> str:
+    head = parse_command(f.key).head
+    dropped = f.key[len(head):].split() if head and f.key.startswith(head) else []
+    flags = [w for w in dropped if w.startswith("-")]
+    if flags:
+        return (f"- {code(head)} has no {', '.join(code(x) for x in flags)} option here: "
+                f"use {code(f.fix or head)}.")
+    if f.category == "http_error":
+        return f"- {code(f.key)} answers an HTTP error: the working form is {code(f.fix or '')}."
+    added = [w for w in (f.fix or "").split() if w.startswith("-")]
+    if added and (f.fix or "").startswith(f.key):
+        return f"- {code(f.key)} fails here without {' '.join(code(a) for a in added)} (its error says so): use {code(f.fix or '')}."
+    return f"- {code(f.key)} fails: {_PHRASES.get(f.category, 'error')}; {code(f.fix or '')} works."
+
+
+def _permission(f: Finding) -> str:
+    if f.key == "<<heredoc":
+        return ("- The sandbox refuses heredocs (`<<EOF`), which need a temp file: pass text with "
+                "`-m`/`-F FILE` or write the file first.")
+    if f.key.startswith("\\"):
+        return "- The shell refuses `\\` line continuations: write the command on one line."
+    return f"- The sandbox refuses {code(f.key)} (permission denied): leave it alone."
 
 
 def _content(f: Finding, retries: dict[str, int]) -> str:
@@ -112,28 +135,42 @@ def _content(f: Finding, retries: dict[str, int]) -> str:
         return _runner(f)
     if f.kind == "alternative":
         return _alternative(f, max(retries.get(normalize(f.key), 0), f.peak))
+    if f.kind == "variant":
+        return _variant(f)
+    if f.kind == "prerequisite":
+        return (f"- Run {code(f.fix or '')} before {code(f.key)}: without it {code(f.key)} fails "
+                f"({_PHRASES.get(f.category, f.category.replace('_', ' '))}).")
     if f.kind == "path":
-        return (f"- {code(f.key)} does not exist: the file is {code(f.fix or '')} ({_evidence(f)}).")
+        return f"- {code(f.key)} does not exist: the file is {code(f.fix or '')}."
+    if f.kind == "folder":
+        where = f": the files are in {code(f.fix.rstrip('/') + '/')}" if f.fix else ""
+        return f"- There is no {code(f.key.rstrip('/') + '/')} folder{where}."
     if f.kind == "scope":
-        return f"- Search in {code(f.fix or '')}, not {code(f.key)}: searches there find nothing ({_evidence(f)})."
+        return (f"- Searches in {code(f.key)} find nothing in most sessions: what they look for is in "
+                f"{code(f.fix or '')}.")
     if f.kind == "large_file":
         return (f"- {code(f.key)} is too large to read whole: read it in parts (offset/limit) "
-                f"or search it ({_evidence(f)}).")
+                f"or search it.")
     if f.kind == "permission":
-        return f"- {code(f.key)} is not permitted here (permission denied in {_evidence(f)})."
+        return _permission(f)
+    if f.kind == "skill":
+        return f"- There is no {code(f.key)} skill: do it with the usual tools."
+    if f.kind == "workdir":
+        return ("- The shell keeps its working directory between commands: after `cd` into a folder, "
+                "repository-relative paths fail; run commands from the repository root "
+                "(`cd` back, or pass the folder as an argument).")
     if f.kind == "rejected":
-        return f"- Ask before running {code(f.key)}: it was rejected in {_evidence(f)}."
+        return f"- Ask before running {code(f.key)}: the user has refused it."
     instead = f"; use {code(f.fix)} instead" if f.fix else ""
     # The key is normalized (numbers collapsed) to cluster; show a command as it was typed.
     typed = next((e.failing for e in f.evidence), f.key)
-    return (f"- Do not retry {code(typed)} when it fails ({_PHRASES.get(f.category, 'error')}){instead} "
-            f"(repeated {f.occurrences}× in {_evidence(f)}).")
+    return f"- Do not retry {code(parse_command(typed).head or f.key)} when it fails ({_PHRASES.get(f.category, 'error')}){instead}."
 
 
 def recommend(findings: Sequence[Finding]) -> list[Recommendation]:
     """One rule per finding, in the findings' rank order. A retry loop of a command that has
     its own rule adds its count to that rule instead of a rule of its own."""
-    commands = {normalize(f.key) for f in findings if f.kind in ("runner", "alternative")}
+    commands = {normalize(f.key) for f in findings if f.kind in ("runner", "alternative", "prerequisite")}
     retries = {f.key: f.peak for f in findings if f.kind == "loop"}
     out = []
     for f in findings:

@@ -381,19 +381,16 @@ def test_pr_rules_table_escapes_pipes(world: World) -> None:
 
 def test_a_path_a_shell_would_read_as_a_pipe_is_not_a_rule(world: World) -> None:
     dropped = {d["content"]: d["reason"] for d in _plan(world)["dropped"]}  # type: ignore[union-attr]
-    assert dropped["- `docs/a|b/guide.md` does not exist: the file is `docs/x|y/guide.md` (5 sessions, 4 CI runs)."] \
+    assert dropped["- `docs/a|b/guide.md` does not exist: the file is `docs/x|y/guide.md`."] \
         == "unsafe: a pipe: `docs/a|b/guide.md`; a pipe: `docs/x|y/guide.md`"
     assert "docs/a|b" not in world.agents_md
 
 
 def test_good_artifacts_still_come_through(world: World) -> None:
     block = _block(world.agents_md)
-    for rule in ("- Run tests with `uv run pytest`, not `python3 -m pytest` (`fastapi` is only in the uv environment; "
-                 "4 sessions, 3 CI runs).",
-                 "- Run tests with `npm run test:unit` in `web/`, not `npm test` (there is no `test` script; "
-                 "3 sessions, 2 CI runs).",
-                 "- `services/api/models/user.py` does not exist: the file is `services/api/app/models/user.py` "
-                 "(3 sessions, 3 CI runs)."):
+    for rule in ("- Run tests with `uv run pytest`, not `python3 -m pytest`: `fastapi` is only in the uv environment.",
+                 "- Run tests with `npm run test:unit` in `web/`, not `npm test`: there is no `test` script.",
+                 "- `services/api/models/user.py` does not exist: the file is `services/api/app/models/user.py`."):
         assert rule in block
     assert world.agents_md.startswith(EXAMPLE_AGENTS.read_text())
     stats = _plan(world)["stats"]

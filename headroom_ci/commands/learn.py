@@ -83,20 +83,14 @@ def today() -> str:
 
 def mine(items: Iterable[Session | object], *, repo_path: str | None,
          runs: RunLog | None = None) -> tuple[Miner, int]:
-    """Findings of every session read once: the same session in two forms (a project transcript
-    and claude-code-action's execution file) counts once."""
+    """Findings of every session read once: the Miner merges a session read twice or split in two
+    (a project transcript and claude-code-action's execution file, a resumed session) by call id."""
     miner = Miner(repo_path=repo_path)
-    seen: set[tuple[str, str, bool]] = set()
     skipped = 0
     for item in items:
         if not isinstance(item, Session):
             skipped += 1
             continue
-        if item.session_id:
-            key = (item.agent, item.session_id, item.subagent)
-            if key in seen:
-                continue
-            seen.add(key)
         miner.add(item)
         if runs is not None:
             runs.add(item)
@@ -118,8 +112,9 @@ class Learned:
     report: Report | None = None    # the LLM analyzer's, when it ran
 
 
-def make_plan(settings: LearnSettings) -> Learned:
-    """Read, mine and propose: everything learn does short of writing and printing."""
+def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr) -> Learned:
+    """Read, mine and propose: everything learn does short of writing and printing; what was
+    set aside is said on `notes`."""
     repo = Path(settings.repo_path)
     if not repo.is_dir():
         raise FatalError(f"--repo-path {settings.repo_path}: no such folder")
@@ -134,6 +129,10 @@ def make_plan(settings: LearnSettings) -> Learned:
     miner, skipped = mine(items, repo_path=str(repo.resolve()), runs=runs)
     if miner.stats().sessions == 0 and not settings.paths:
         raise FatalError(f"no agent sessions found for {repo.resolve()}: pass transcript files or folders")
+    aside = miner.set_aside()
+    if aside:
+        notes.write("set aside, sessions of other repositories or of none: "
+                    + ", ".join(f"{name} ({n})" for name, n in aside) + "\n")
 
     files = {"context": target_path(repo, settings.target)}
     if settings.memory_target:
@@ -258,8 +257,10 @@ def add_learn_arguments(p: argparse._ActionsContainer) -> None:
                                     "(default: AGENTS.md if it exists, else CLAUDE.md if it exists, else AGENTS.md)")
     p.add_argument("--memory-target", help="memory file for session-level preferences (default: none)")
     p.add_argument("--max-block-tokens", type=positive, default=1500, help="token budget of the block")
-    p.add_argument("--min-sessions", type=positive, default=2, help="sessions a failure must recur in")
-    p.add_argument("--min-fixes", type=positive, default=2, help="sessions its fix must be seen in")
+    p.add_argument("--min-sessions", type=positive, default=2,
+                   help="sessions a failure must recur in (distinct CI runs when runs are known; "
+                        "a subagent counts with its parent)")
+    p.add_argument("--min-fixes", type=positive, default=2, help="sessions (or CI runs) its fix must be seen in")
     p.add_argument("--retire-after", type=positive, metavar="DAYS",
                    help="also propose removing rules whose failure no run of the last DAYS days had (default: never)")
     llm.add_arguments(p)

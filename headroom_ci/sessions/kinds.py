@@ -73,28 +73,39 @@ def exit_code_from_text(text: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-# Ordered: the first match wins. Matched against the head of the output only.
-# Lower-case patterns over lower-cased text: `re.I` searches are ~3x slower.
+# Ordered: the first match wins. Matched against the head of the output only, and each pattern
+# names an error line, not a word that any output may hold (`429` in a linter's line numbers,
+# "not found" in a test's log). Lower-case patterns over lower-cased text: `re.I` is ~3x slower.
 _CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(rx.lower(), re.M)) for name, rx in (
         ("user_rejected", r"doesn't want to proceed|user rejected|rejected by (the )?user|aborted by user|"
                           r"user declined|declined by (the )?user|exec command rejected|patch rejected"),
         ("interrupted", r"\[Request interrupted|interrupted by user"),
         ("sibling_error", r"Sibling tool call errored"),
-        ("rate_limit", r"rate.?limit|too many requests|\b429\b"),
-        ("timeout", r"timed? ?out|deadline exceeded"),
+        # The agent's own search tool could not start: nothing about the repository.
+        ("tool_unavailable", r"posix_spawn"),
+        ("edit_mismatch", r"String to replace not found|old_string|did not match|failed to find expected lines|"
+                          r"Found \d+ matches|has been modified since read"),
+        ("not_read_first", r"has not been read yet|read it first"),
+        # Test runners: Go, ExUnit, RSpec, vitest/jest, cargo, pytest.
+        ("test_failure", r"^--- FAIL|^FAIL\s|\b\d+ tests?, [1-9]\d* failures?|\b\d+ examples?, [1-9]\d* failures?|"
+                         r"^\s*Tests?:?\s+[1-9]\d* failed|test result: FAILED|\b[1-9]\d* (failed|failing)\b|"
+                         r"^FAILED |AssertionError"),
+        ("http_error", r"\(HTTP [45]\d\d\)|\b[45]\d\d (Not Found|Forbidden|Unauthorized|Bad Request)\b|^HTTP/[\d.]+ [45]\d\d|\bstatus(?: code)?:? [45]\d\d\b"),
+        ("rate_limit", r"rate.?limit(ed| exceeded)|too many requests"),
+        ("timeout", r"\btimed out\b|deadline exceeded|\btimeout exceeded\b"),
         ("network", r"ECONNRESET|ECONNREFUSED|ETIMEDOUT|connection (reset|refused)|could not resolve host|network is unreachable|temporary failure in name resolution"),
+        ("usage_error", r"unknown (shorthand )?flag|unknown option|unrecognized (argument|option)|invalid option|"
+                        r"^usage: |unknown command\b"),
         ("module_not_found", r"ModuleNotFoundError|No module named|Cannot find module|ERR_MODULE_NOT_FOUND|cannot find package"),
         ("missing_script", r"Missing script:|npm ERR! missing script|error: no such command|Unknown script|No rule to make target"),
         ("command_not_found", r"command not found|is not recognized as an internal|executable file not found"),
         ("too_large", r"exceeds maximum allowed (tokens|size)|too large|file content \(.*\) exceeds|exceeds the maximum"),
-        ("file_not_found", r"does not exist|No such file or directory|ENOENT|not found|cannot find the (file|path)"),
+        ("file_not_found", r"does not exist|No such file or directory|ENOENT|cannot find the (file|path)|"
+                           r"\b(file|directory|folder|path) not found"),
         ("permission_denied", r"permission denied|permission to [^ ]+ denied|EACCES|operation not permitted|not allowed|"
                               r"requires approval|requested permissions to use|haven't granted it"),
-        ("not_read_first", r"has not been read yet|read it first"),
-        ("edit_mismatch", r"String to replace not found|old_string|did not match|failed to find expected lines|Found \d+ matches"),
-        ("test_failure", r"\b\d+ (failed|failing)\b|^FAILED |AssertionError|Tests?:.*\bfailed\b"),
-        ("syntax_error", r"SyntaxError|syntax error|ParseError|unexpected token"),
+        ("syntax_error", r"SyntaxError|syntax error|ParseError|parse error|unexpected token"),
     )
 )
 

@@ -16,20 +16,20 @@ BLOCK = """\
 <!-- headroom:learn:start -->
 ## Headroom Learned Patterns
 *Learned by `headroom-ci learn`, last changed on 2026-11-21: edit or delete rules freely, your changes are kept*
-<!-- headroom-ci:rules c8508618d90c0c0f.a7fbc2.c67e81 7c44f5d9df0cd819.fb9424.e12403 c04175d22367f213.59f149.3e2200 96906ef5e6d52c3c.d8771b.2618c8 -->
+<!-- headroom-ci:rules c8508618d90c0c0f.7789d7.c67e81 7c44f5d9df0cd819.90fbeb.e12403 c04175d22367f213.8a2a31.3e2200 96906ef5e6d52c3c.5dc132.2618c8 -->
 
 ### Environment
 *~61 tokens/session saved*
-- Run tests with `uv run pytest`, not `python3 -m pytest` (`fastapi` is only in the uv environment; 4 sessions, 3 CI runs).
+- Run tests with `uv run pytest`, not `python3 -m pytest`: `fastapi` is only in the uv environment.
 
 ### Command Patterns
 *~164 tokens/session saved*
-- Run tests with `npm run test:unit` in `web/`, not `npm test` (there is no `test` script; 3 sessions, 2 CI runs).
-- Lint with `uv run ruff check`, not `make lint` (there is no `lint` target; 2 sessions, 2 CI runs, retried up to 3× in a session).
+- Run tests with `npm run test:unit` in `web/`, not `npm test`: there is no `test` script.
+- Lint with `uv run ruff check`, not `make lint`: there is no `lint` target; do not retry it.
 
 ### File Path Corrections
 *~38 tokens/session saved*
-- `services/api/models/user.py` does not exist: the file is `services/api/app/models/user.py` (3 sessions, 3 CI runs).
+- `services/api/models/user.py` does not exist: the file is `services/api/app/models/user.py`.
 
 <!-- headroom:learn:end -->
 """
@@ -171,8 +171,8 @@ def test_markdown_format(workspace: tuple[Path, Path], capsys: pytest.CaptureFix
         "",
         "| section | rule | sessions | runs | tokens/session |",
         "|---|---|---|---|---|",
-        "| Environment | Run tests with `uv run pytest`, not `python3 -m pytest` (`fastapi` is only in the uv "
-        "environment; 4 sessions, 3 CI runs). | 4 | 3 | 61 |",
+        "| Environment | Run tests with `uv run pytest`, not `python3 -m pytest`: `fastapi` is only in the uv "
+        "environment. | 4 | 3 | 61 |",
     ]
     assert "```diff\n--- a/AGENTS.md\n+++ b/AGENTS.md\n" in out
 
@@ -197,7 +197,7 @@ def test_rejections_go_to_the_memory_file_only_when_one_is_given(tmp_path: Path,
     assert not (repo / "AGENTS.md").exists()
     assert (repo / "MEMORY.md").read_text().splitlines()[5:8] == [
         "### User Preferences", "*~27 tokens/session saved*",
-        "- Ask before running `git push`: it was rejected in 2 sessions."]
+        "- Ask before running `git push`: the user has refused it."]
 
 
 def test_outputs_and_summary_in_actions(workspace: tuple[Path, Path], tmp_path: Path,

@@ -110,7 +110,7 @@ def test_grounded_rules_reach_the_block_and_the_rest_is_listed_with_reasons(
         "    reason: LLM rule rejected: reads like an instruction to an AI (prompt injection)",
     ]
     assert out.endswith(f"\nLLM test-model at {fake.base_url}: 1 request, 5,000 input + 400 output tokens, $0.0010 "
-                        "(json_schema); digest 619/8,000 tokens with 4/4 findings; 2 of 9 proposed rules passed the "
+                        "(json_schema); digest 655/8,000 tokens with 4/4 findings; 2 of 9 proposed rules passed the "
                         "screen\n")
     (req,) = fake.requests
     digest = req.messages[1]["content"]
@@ -127,7 +127,7 @@ def test_json_output_carries_the_usage(fake: FakeOpenAI, workspace: tuple[Path, 
     doc = json.loads(capsys.readouterr().out)
     assert doc["llm"] == {
         "model": "test-model", "endpoint": fake.base_url, "response_format": "json_schema", "repaired": False,
-        "requests": 1, "input_tokens": 900, "output_tokens": 80, "cost_usd": None, "digest_tokens": 619,
+        "requests": 1, "input_tokens": 900, "output_tokens": 80, "cost_usd": None, "digest_tokens": 655,
         "digest_budget": 8000, "findings": 4, "findings_in_digest": 4, "withheld": 0, "proposed": 1, "accepted": 1,
         "fallback": None}
     assert [(r["fingerprint"], r["finding_ids"], r["tokens_saved"], r["evidence_count"])
@@ -154,7 +154,7 @@ def test_fallback_rules_uses_the_deterministic_rules(fake: FakeOpenAI, workspace
     assert learn(fake, sessions, repo, "--apply", "--fallback", "rules") == 0
     assert (repo / "AGENTS.md").read_text() == EXAMPLE_AGENTS.read_text() + "\n" + BLOCK
     assert capsys.readouterr().out.endswith(
-        f"\nLLM test-model at {fake.base_url}: 0 requests, 0 input + 0 output tokens; digest 619/8,000 tokens with "
+        f"\nLLM test-model at {fake.base_url}: 0 requests, 0 input + 0 output tokens; digest 655/8,000 tokens with "
         f"4/4 findings; failed ({fake.base_url} failed with 503 after 1 attempt: The server had an error while "
         "processing your request. Sorry about that!): the deterministic rules are used (--fallback rules)\n")
 
@@ -223,7 +223,7 @@ def test_prompt_injection_in_transcripts_does_not_reach_the_block(
     assert ("reason: LLM rule rejected: reads like an instruction to an AI (prompt injection); `export` changes "
             "the environment: `export NODE_OPTIONS=--require=./x.js`; names no command or path of its cited evidence; "
             "not in the cited evidence or the repository: `export`, `NODE_OPTIONS=--require=./x.js`") in out
-    assert "digest 251/8,000 tokens with 1/1 findings, 1 instruction-like line withheld" in out
+    assert "digest 286/8,000 tokens with 1/1 findings, 1 instruction-like line withheld" in out
 
 
 def test_nothing_recurring_asks_nothing(fake: FakeOpenAI, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -234,7 +234,7 @@ def test_nothing_recurring_asks_nothing(fake: FakeOpenAI, tmp_path: Path, capsys
     assert learn(fake, tmp_path / "one", tmp_path / "repo") == 0
     assert fake.requests == []
     assert capsys.readouterr().out.endswith(
-        f"\nLLM test-model at {fake.base_url}: 0 requests, 0 input + 0 output tokens; digest 182/8,000 tokens with "
+        f"\nLLM test-model at {fake.base_url}: 0 requests, 0 input + 0 output tokens; digest 218/8,000 tokens with "
         "0/0 findings; not asked: no finding to write a rule for\n")
 
 

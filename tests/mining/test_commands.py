@@ -23,6 +23,32 @@ from headroom_ci.mining.commands import parse_command
     pytest.param("mypy src", Command("mypy", "mypy", "mypy", "typecheck", None), id="mypy"),
     pytest.param("echo 'unbalanced", Command("", "", "", "other", None), id="unbalanced-quote-setup-only"),
     pytest.param("", Command("", "", "", "other", None), id="empty"),
+    pytest.param("mkdir -p build/out", Command("mkdir", "mkdir", "mkdir", "other", None), id="mkdir-has-a-program"),
+    pytest.param("go vet ./... && \\\n  go test ./...", Command("go vet", "go vet", "go", "other", None),
+                 id="line-continuation"),
+    pytest.param("TOKEN=$(curl -s https://x.example/t) && psql -c 'select 1'",
+                 Command("psql", "psql", "psql", "other", None), id="assignment-from-a-substitution"),
+    pytest.param("X=`date` make build", Command("make build", "build", "make", "build", None), id="backquotes"),
+    pytest.param("git -C services/api status", Command("git status", "git status", "git", "other", "services/api"),
+                 id="git-C"),
+    pytest.param("git add -A && git commit -m \"$(cat <<'EOF'\nFix: add the install step; && rm -rf /\nEOF\n)\"",
+                 Command("git add", "git add", "git", "other", None), id="heredoc-and-git-add-is-not-an-install"),
+    pytest.param("cat <<EOF > notes.txt\nnpm install left-pad\nEOF\nnpm test",
+                 Command("cat", "cat", "cat", "other", None), id="heredoc-body-is-not-a-command"),
+    pytest.param("git grep -n TODO", Command("git grep", "git grep", "git", "search", None), id="git-grep"),
+    pytest.param("pytest -q 2>&1 > out.txt", Command("pytest", "pytest", "pytest", "test", None), id="redirections"),
+    pytest.param("# build first\nmake build", Command("make build", "build", "make", "build", None), id="comment-line"),
+    pytest.param("mise exec -- golangci-lint run ./...",
+                 Command("mise exec golangci-lint", "golangci-lint", "mise", "lint", None), id="mise-exec"),
+    pytest.param("npm run", Command("npm run", "run", "npm", "other", None), id="npm-run-alone-lists-scripts"),
+    pytest.param("(cd web && npm test)", Command("npm test", "test", "npm", "test", "web"), id="subshell"),
 ])
 def test_parse_command(cmd: str, expected: Command) -> None:
     assert parse_command(cmd) == expected
+
+
+@pytest.mark.parametrize("wrapper", ["poetry run", "pipenv run", "pdm run", "hatch run", "rye run", "bundle exec",
+                                     "pnpm exec", "npm exec", "yarn exec", "mise exec", "mise x"])
+def test_wrappers_run_the_tool_they_name(wrapper: str) -> None:
+    assert parse_command(f"{wrapper} pytest -q tests/") == Command(
+        f"{wrapper} pytest", "pytest", wrapper.split()[0], "test", None)

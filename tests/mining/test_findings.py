@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from headroom_ci.mining.findings import Evidence
@@ -9,7 +11,11 @@ from headroom_ci.mining.findings import Stats
 from headroom_ci.mining.findings import Thresholds
 from headroom_ci.sessions.model import Session
 from testing.builders import bash
+from testing.builders import fail
+from testing.builders import ok
+from testing.builders import ROOT
 from testing.builders import session
+from testing.builders import Spec
 
 FAIL = bash("python3 -m pytest", "Exit code 1\nModuleNotFoundError: No module named 'fastapi'", code=1)
 FIX = bash("uv run pytest", "3 passed")
@@ -35,6 +41,15 @@ def _mine(*sessions: Session, thresholds: Thresholds = Thresholds()) -> list[tup
                  id="three-retries-in-one-session-are-one-fix"),
     pytest.param([session(LINT, LINT, LINT, bash("uv run ruff check .", "ok"), sid=s) for s in "ab"], Thresholds(),
                  [("alternative", "make lint", 2, 0, 2), ("loop", "make lint", 2, 0, 2)], id="loop-and-its-fix"),
+    pytest.param([session(FAIL, FIX, sid=s) for s in "ab"] + [session(FAIL, sid=s) for s in "cdefg"], Thresholds(),
+                 [], id="fixed-in-two-of-seven-is-chance"),
+    pytest.param([session(FAIL, FIX, sid=s) for s in "abc"] + [session(FAIL, sid=s) for s in "defghi"], Thresholds(),
+                 [("runner", "python3 -m pytest", 9, 0, 3)], id="fixed-in-a-third-is-a-fact"),
+    pytest.param([session(FAIL, FIX, sid="a", run="1"), session(FAIL, FIX, sid="b", run="1"),
+                  session(FAIL, FIX, sid="c", run="1")], Thresholds(), [], id="three-sessions-of-one-run-are-one"),
+    pytest.param([session(FAIL, FIX, sid="a", run="1"), session(FAIL, FIX, sid="b", run="1"),
+                  session(FAIL, FIX, sid="c", run="2")], Thresholds(), [("runner", "python3 -m pytest", 3, 2, 2)],
+                 id="two-runs"),
 ])
 def test_thresholds(sessions: list[Session], thresholds: Thresholds, expected: list[tuple[str, str, int, int, int]]) -> None:
     assert _mine(*sessions, thresholds=thresholds) == expected
@@ -83,3 +98,141 @@ def test_evidence_is_redacted() -> None:
     rendered = repr(miner.findings(Thresholds(min_fixes=0)))
     assert token not in rendered
     assert "[REDACTED:github-token]" in rendered
+
+
+def _path_miss(sid: str, cwd: str, run: str | None = None) -> Session:
+    return session(fail("Read", "File does not exist. Did you mean config.yaml?", file_path=f"{cwd}/etc/config.yml"),
+                   sid=sid, cwd=cwd, run=run)
+
+
+def test_sessions_of_other_repositories_are_set_aside_not_pooled() -> None:
+    miner = Miner()
+    for i, cwd in enumerate(("/Users/a/shop", "/Users/b/shop", "/Users/a/blog", "/Users/c/blog", "/Users/c/blog")):
+        miner.add(_path_miss(f"s{i}", cwd))
+    assert [(f.kind, f.key, f.fix, f.sessions) for f in miner.findings()] == [
+        ("path", "etc/config.yml", "etc/config.yaml", 3)]
+    assert miner.set_aside() == [("shop", 2)]
+
+
+def test_the_repository_at_repo_path_is_learned_even_when_smaller() -> None:
+    miner = Miner(repo_path="/work/shop")
+    for i, cwd in enumerate(("/Users/a/shop", "/Users/b/shop", "/Users/a/blog", "/Users/c/blog", "/Users/c/blog")):
+        miner.add(_path_miss(f"s{i}", cwd))
+    assert [f.sessions for f in miner.findings()] == [2]
+    assert miner.set_aside() == [("blog", 3)]
+
+
+def test_sessions_of_one_ci_run_count_once() -> None:
+    miner = Miner()
+    for i in range(3):
+        miner.add(_path_miss(f"s{i}", "/home/runner/work/shop/shop", run="101"))
+    assert miner.findings() == []
+    miner.add(_path_miss("s9", "/home/runner/work/shop/shop", run="102"))
+    assert [(f.sessions, f.runs) for f in miner.findings()] == [(4, 2)]
+
+
+def test_a_session_split_in_two_files_is_one_session_merged_by_call_id() -> None:
+    first = _path_miss("s1", "/w/shop")
+    again = dataclasses.replace(first, path="copy.jsonl")
+    miner = Miner()
+    miner.add(first)
+    miner.add(again)
+    assert (miner.stats().sessions, miner.stats().tool_calls) == (1, 1)
+
+
+def _kinds(miner: Miner, thresholds: Thresholds = Thresholds()) -> list[tuple[str, str, str | None]]:
+    return [(f.kind, f.key, f.fix) for f in miner.findings(thresholds)]
+
+
+def _grep(where: str, found: bool, pattern: str = "SessionState") -> Spec:
+    return ok("Grep", f"{where}/state.go:3:type {pattern} struct" if found else "No matches found",
+              pattern=pattern, path=f"{ROOT}/{where}")
+
+
+def test_a_folder_where_searches_usually_succeed_gets_no_scope_rule() -> None:
+    miner = Miner()
+    for i in range(3):
+        miner.add(session(_grep("src/core", False), _grep("src/session", True), sid=f"miss{i}"))
+    for i in range(2):
+        miner.add(session(_grep("src/core", True), sid=f"hit{i}"))
+    assert _kinds(miner) == []
+
+
+def test_a_place_searches_fail_in_most_sessions_gets_a_scope_rule() -> None:
+    miner = Miner()
+    for i in range(3):
+        miner.add(session(_grep("src/core", False), _grep("src/session", True), sid=f"miss{i}"))
+    miner.add(session(_grep("src/core", True), sid="hit"))
+    assert _kinds(miner) == [("scope", "src/core", "src/session")]
+
+
+def _read(path: str, *, exists: bool, text: str = "x") -> Spec:
+    return ok("Read", text, file_path=f"{ROOT}/{path}") if exists else fail(
+        "Read", "<tool_use_error>File does not exist.</tool_use_error>", file_path=f"{ROOT}/{path}")
+
+
+def test_a_missing_folder_is_one_rule_and_its_files_fold_into_it() -> None:
+    miner = Miner()
+    miner.add(session(_read("src/commands/run.py", exists=False), _read("src/run.py", exists=True), sid="a"))
+    miner.add(session(_read("src/commands/run.py", exists=False), _read("src/run.py", exists=True), sid="b"))
+    miner.add(session(_read("src/commands/init.py", exists=False), sid="c"))
+    assert _kinds(miner) == [("folder", "src/commands", "src")]
+
+
+def test_a_folder_whose_files_are_read_is_not_missing() -> None:
+    miner = Miner()
+    for sid in "abc":
+        miner.add(session(_read("src/commands/run.py", exists=False), _read("src/run.py", exists=True),
+                          _read("src/commands/init.py", exists=False), sid=sid))
+    for sid in "de":
+        miner.add(session(_read("src/commands/help.py", exists=True), sid=sid))
+    assert _kinds(miner) == [("path", "src/commands/run.py", "src/run.py")]
+
+
+def test_paths_outside_the_repository_make_no_rule() -> None:
+    miner = Miner()
+    for sid in "ab":
+        miner.add(session(fail("Read", "File does not exist. Did you mean b.md?", file_path="/etc/shop/a.md"), sid=sid))
+    assert _kinds(miner) == []
+
+
+def test_a_worktree_of_another_name_is_the_same_repository_by_its_files() -> None:
+    files = [_read(f"src/m{i}.py", exists=True) for i in range(4)]
+    miner = Miner()
+    miner.add(session(*files, fail("Read", "File does not exist. Did you mean config.yaml?",
+                                   file_path=f"{ROOT}/etc/config.yml"), sid="a"))
+    miner.add(session(*files, fail("Read", "File does not exist. Did you mean config.yaml?",
+                                   file_path="/Users/b/fix-cart/etc/config.yml"), sid="b", cwd="/Users/b/fix-cart"))
+    miner.add(session(_read("README.md", exists=True), sid="c", cwd="/Users/c/blog"))
+    assert _kinds(miner) == [("path", "etc/config.yml", "etc/config.yaml")]
+    assert miner.set_aside() == [("blog", 1)]
+
+
+def test_a_session_in_a_subfolder_is_of_the_repository() -> None:
+    miner = Miner()
+    miner.add(_path_miss("a", "/Users/a/shop"))
+    miner.add(_path_miss("b", "/Users/a/shop/web"))
+    assert _kinds(miner) == [("path", "etc/config.yml", "etc/config.yaml")]
+    assert miner.set_aside() == []
+    assert miner.stats().sessions == 2
+
+
+def test_subagents_count_with_their_parent() -> None:
+    miner = Miner()
+    for i in range(3):
+        sub = dataclasses.replace(_path_miss(f"agent{i}", "/w/shop"), subagent=True, parent_id="parent")
+        miner.add(sub)
+    assert miner.findings() == []
+    miner.add(_path_miss("other", "/w/shop"))
+    assert [(f.sessions, f.runs) for f in miner.findings()] == [(4, 0)]
+
+
+def test_the_repository_with_most_sessions_counts_its_subfolders() -> None:
+    miner = Miner()
+    for sid in "ab":
+        miner.add(_path_miss(sid, "/Users/a/scratch"))
+    miner.add(_path_miss("c", "/Users/a/shop"))
+    miner.add(_path_miss("d", "/Users/a/shop/web"))
+    miner.add(_path_miss("e", "/Users/a/shop/e2e"))
+    assert miner.set_aside() == [("scratch", 2)]
+    assert miner.stats().sessions == 3

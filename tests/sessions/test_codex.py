@@ -206,7 +206,7 @@ POLL = ("write_stdin", "shell", False, None, None)
         mcp_end("m4", {"Ok": {"content": [{"type": "text", "text": "#3"}], "isError": False}}, ts=at(7.5)),
         response(function_output("m4", '{"content":[{"type":"text","text":"#3"}],"isError":false}'), ts=at(8)),
     ], [("mcp__node_repl__js", "mcp", False, None, None),
-        ("mcp__github__get_issue", "mcp", True, None, "file_not_found"),
+        ("mcp__github__get_issue", "mcp", True, None, "http_error"),
         ("mcp__github__get_issue", "mcp", True, None, "rate_limit"),
         ("mcp__github__get_issue", "mcp", False, None, None)], id="mcp-namespace-and-mcp_tool_call_end"),
     pytest.param([

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from headroom_ci.sessions.kinds import error_category
 from headroom_ci.sessions.kinds import exit_code_from_text
 from headroom_ci.sessions.kinds import split_header
 
@@ -35,3 +36,24 @@ def test_exit_code_from_text(text: str, expected: int | None) -> None:
 ])
 def test_split_header(text: str, expected: tuple[str, str]) -> None:
     assert split_header(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param("<tool_use_error>String to replace not found in file.</tool_use_error>", "edit_mismatch",
+                 id="edit-mismatch-is-not-a-missing-file"),
+    pytest.param("gh: Not Found (HTTP 404)", "http_error", id="gh-404-is-not-a-missing-file"),
+    pytest.param("src/a.go:429:3: line is 140 characters (lll)", "exit_nonzero", id="429-in-lint-output"),
+    pytest.param("--- FAIL: TestCart (0.00s)\nFAIL\tshop/cart\t0.01s", "test_failure", id="go-test"),
+    pytest.param("Finished in 0.1 seconds\n12 tests, 2 failures", "test_failure", id="exunit"),
+    pytest.param("Finished in 0.1 seconds\n12 tests, 0 failures", "exit_nonzero", id="exunit-passing"),
+    pytest.param(" Tests  2 failed | 10 passed (12)", "test_failure", id="vitest"),
+    pytest.param("test result: FAILED. 3 passed; 1 failed", "test_failure", id="cargo"),
+    pytest.param("5 examples, 1 failure", "test_failure", id="rspec"),
+    pytest.param("unknown flag: --stat", "usage_error", id="unknown-flag"),
+    pytest.param("ENOENT: no such file or directory, posix_spawn '/opt/x/claude'", "tool_unavailable",
+                 id="agent-tool-could-not-start"),
+    pytest.param("(eval):1: command not found: psql", "command_not_found", id="zsh-command-not-found"),
+    pytest.param("✗ Metadata branch not found", "exit_nonzero", id="not-found-in-a-log-is-not-a-file"),
+])
+def test_error_category(text: str, expected: str) -> None:
+    assert error_category(kind="shell", text=text, exit_code=1) == expected
