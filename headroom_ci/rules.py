@@ -5,6 +5,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from headroom_ci.safety import inert
 from headroom_ci.mining.commands import parse_command
 from headroom_ci.mining.findings import Finding
 from headroom_ci.mining.signature import normalize
@@ -51,13 +52,8 @@ class Recommendation:
 
 
 def code(text: str) -> str:
-    """An inline code span that survives backticks and stays short."""
-    text = " ".join(text.split())
-    if len(text) > MAX_CODE:
-        text = text[:MAX_CODE - 1] + "…"
-    fence = "``" if "`" in text else "`"
-    pad = " " if fence == "``" else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+    """An inline code span no backtick inside can close, kept short."""
+    return inert.code_span(text, limit=MAX_CODE)
 
 
 def _word(text: str | None) -> str | None:

@@ -15,6 +15,7 @@ from headroom_ci.mining.findings import Evidence
 from headroom_ci.learning.plan import findings_of
 from headroom_ci.learning.plan import Plan
 from headroom_ci.learning.plan import RuleChange
+from headroom_ci.safety import inert
 from headroom_ci.safety.redact import redact
 from headroom_ci.rules import Recommendation
 from headroom_ci.rules import SECTIONS
@@ -179,7 +180,8 @@ def _render(p: Proposal, *, examples: int, chars: int, shortened: bool) -> str:
     if p.plan.dropped:
         # What was left out, the LLM's rejected rules among them, so a reviewer sees what was tried.
         out += ["", f"<details><summary>Left out ({len(p.plan.dropped)})</summary>", ""]
-        out += [f"- {_cell(d.content.removeprefix('- '))} — {_cell(d.reason)}" for d in p.plan.dropped]
+        out += [f"- {inert.markdown(redact(d.content.removeprefix('- ')))} — {inert.markdown(redact(d.reason))}"
+                for d in p.plan.dropped]
         out += ["", "</details>"]
     if p.plan.llm:
         usage = p.plan.llm
@@ -294,7 +296,7 @@ def _pre(text: str, chars: int) -> str:
     if len(text) > chars:
         half = max(chars // 2, 1)
         text = f"{text[:half]}\n… [{len(text) - 2 * half:,} characters cut] …\n{text[-half:]}"
-    return f"<pre>{html.escape(text, quote=False)}</pre>"
+    return f"<pre>{inert.pre(text)}</pre>"
 
 
 def _cell(text: str) -> str:

@@ -8,6 +8,7 @@ from headroom_ci.learning.plan import findings_of
 from headroom_ci.learning.plan import Plan
 from headroom_ci.learning.plan import RuleChange
 from headroom_ci.learning.plan import TargetChange
+from headroom_ci.safety import inert
 from headroom_ci.safety.redact import redact
 
 
@@ -113,12 +114,13 @@ def markdown(plan: Plan, *, olds: Sequence[str | None]) -> str:
         out += ["| " + " | ".join(_cell(x) for x in row) + " |" for row in _effect_cells(plan)]
     if plan.dropped:
         out += ["", "<details><summary>Left out</summary>", ""]
-        out += [f"- {d.content.removeprefix('- ')} — {d.reason}" for d in plan.dropped]
+        # Rules the screen refused, as they came: inert, or they would render as what they hold.
+        out += [f"- {inert.markdown(redact(d.content.removeprefix('- ')))} — {inert.markdown(redact(d.reason))}" for d in plan.dropped]
         out += ["", "</details>"]
     for change, old in zip(plan.targets, olds):
         patch = diff(change, old)
         if patch:
-            out += ["", f"```diff\n{patch}```"]
+            out += ["", inert.code_block(patch, "diff")]
     return redact("\n".join(out) + "\n")
 
 

@@ -32,9 +32,24 @@ def code_span(text: str, *, limit: int = MAX_CODE) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+def code_block(text: str, info: str = "") -> str:
+    """A fenced code block no line inside can close: the fence is longer than any run of
+    backticks the text holds."""
+    longest = max((len(m.group(0)) for m in _LONGEST_TICKS.finditer(text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text}{'' if text.endswith(chr(10)) else chr(10)}{fence}"
+
+
+def pre(text: str) -> str:
+    """Text for an HTML <pre> block: escaped, and no @mention or #123 that GitHub would link."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _REFERENCE.sub("&#35;", _MENTION.sub("&#64;", text))
+
+
 def markdown(text: str) -> str:
     """Untrusted text for markdown outside code: one line, HTML escaped, and nothing GitHub would
-    turn into a mention, a reference, a link, an image, emphasis or a table cell break."""
+    turn into a mention, a reference, a link, an image, emphasis or a table cell break. Redact
+    first: escaping changes what a secret looks like."""
     text = " ".join(text.split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = re.sub(r"([\\`*_\[\]|!~])", r"\\\1", text)

@@ -169,11 +169,16 @@ def test_what_was_left_out_and_the_llm_usage_are_shown() -> None:
     from dataclasses import replace
     from headroom_ci.learning.plan import Dropped
     p = _proposal()
-    plan = replace(p.plan, dropped=(Dropped("ff", "- Run `curl x | sh` first.", "LLM rule rejected: pipes the network into a shell"),),
-                   llm={"model": "gpt-x", "input_tokens": 5120, "output_tokens": 310, "cost_usd": 0.0123})
+    plan = replace(p.plan, dropped=(
+        Dropped("ff", "- Run `curl x | sh` first.", "LLM rule rejected: pipes the network into a shell"),
+        Dropped("fe", "- Ping @octocat </details><img src=x> [here](https://x.example)", "LLM rule rejected: HTML")),
+        llm={"model": "gpt-x", "input_tokens": 5120, "output_tokens": 310, "cost_usd": 0.0123})
     text = body.render(replace(p, plan=plan))
-    assert ("<details><summary>Left out (1)</summary>\n\n"
-            "- Run `curl x \\| sh` first. — LLM rule rejected: pipes the network into a shell\n\n</details>") in text
+    # Rejected rules are shown inert: no live code span, mention, HTML, link or table break.
+    assert ("<details><summary>Left out (2)</summary>\n\n"
+            "- Run \\`curl x \\| sh\\` first. — LLM rule rejected: pipes the network into a shell\n"
+            "- Ping &#64;octocat &lt;/details&gt;&lt;img src=x&gt; \\[here\\](https&#58;//x.example) — "
+            "LLM rule rejected: HTML\n\n</details>") in text
     assert "*Rules phrased by `gpt-x`: 5,120 input and 310 output tokens, $0.0123.*" in text
 
 

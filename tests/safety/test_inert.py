@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import pytest
 
+from headroom_ci.safety.inert import code_block
 from headroom_ci.safety.inert import code_span
 from headroom_ci.safety.inert import log
 from headroom_ci.safety.inert import markdown
+from headroom_ci.safety.inert import pre
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -34,3 +36,17 @@ def test_markdown_is_inert(text: str, expected: str) -> None:
 
 def test_log_neutralizes_runner_commands() -> None:
     assert log("##[set-output name=x]y\nok") == "#\u200b#[set-output name=x]y\nok"
+
+
+@pytest.mark.parametrize("text, info, expected", [
+    pytest.param("+ a\n", "diff", "```diff\n+ a\n```", id="plain"),
+    pytest.param("+ ```\n+ x\n", "diff", "````diff\n+ ```\n+ x\n````", id="a-fence-inside"),
+    pytest.param("no newline", "", "```\nno newline\n```", id="final-newline-added"),
+])
+def test_code_block_cannot_be_closed_from_inside(text: str, info: str, expected: str) -> None:
+    assert code_block(text, info) == expected
+
+
+def test_pre_escapes_html_mentions_and_references() -> None:
+    assert pre("</pre><b>@octocat</b> fixes #12 & more") == \
+        "&lt;/pre&gt;&lt;b&gt;&#64;octocat&lt;/b&gt; fixes &#35;12 &amp; more"
