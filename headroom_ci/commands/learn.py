@@ -178,7 +178,8 @@ def lifecycle(repo: Path, target: TargetFile, runs: RunLog, *, retire_after: int
         retiring = {**retire.unseen(current.in_effect, since=since, last_seen=seen, now=now, days=retire_after),
                     **retiring}
     return Lifecycle(retire=retiring, reword=frozenset(e.fingerprint for e in effects if e.status == "recurring"),
-                     tombstones=tombstones.from_history(history, current.record), effects=tuple(effects))
+                     tombstones=tombstones.from_history(history, current.record), effects=tuple(effects),
+                     contradicts=lambda content: retire.contradiction(content, facts))
 
 
 def _exists(repo: Path, path: str) -> bool:

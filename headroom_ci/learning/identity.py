@@ -7,8 +7,9 @@ first section, where headroom-ai's parser never looks:
 
 An entry is the rule's fingerprint, a short hash of its line as written, and a short hash of
 the failure it prevents (what efficacy counts). `~` marks a rule a person deleted (a tombstone),
-`^` one retired by a proposal, `=` one a person reworded (their words stay). The line hash tells the tool's lines from lines people wrote or
-reworded; the fingerprint and failure hash survive any rewording.
+`^` one retired by a proposal, `=` one a person reworded (their words stay). The line hash tells
+the tool's lines from lines people wrote or reworded; the fingerprint and failure hash survive
+any rewording.
 """
 from __future__ import annotations
 
@@ -79,8 +80,10 @@ def parse_record(header: str) -> tuple[Entry, ...]:
 def format_record(entries: Sequence[Entry]) -> str:
     if not entries:
         return ""
-    tokens = [f"{'=' if e.edited and e.state == 'active' else _MARK[e.state]}{e.fingerprint}.{e.text if e.state == 'active' else ''}.{e.failure}"
-              for e in entries]
+    tokens = []
+    for e in entries:
+        mark = "=" if e.edited and e.state == "active" else _MARK[e.state]
+        tokens.append(f"{mark}{e.fingerprint}.{e.text if e.state == 'active' else ''}.{e.failure}")
     return f"<!-- {RECORD} {' '.join(tokens)} -->"
 
 

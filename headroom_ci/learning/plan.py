@@ -173,7 +173,8 @@ def from_dict(doc: object, *, source: str) -> Plan:
     effects = []
     for i, r in enumerate(_items(doc, "rules_in_effect", where)):
         at = f"{where}: rules_in_effect[{i}]"
-        counts = {k: _build(Counts, r.get(k) if isinstance(r, dict) else None, f"{at}.{k}") for k in ("before", "after")}
+        counts = {k: _build(Counts, r.get(k) if isinstance(r, dict) else None, f"{at}.{k}")
+                  for k in ("before", "after")}
         effects.append(_build(RuleEffect, r, at, **counts))
     stats = doc.get("stats")
     skipped = stats.get("skipped", 0) if isinstance(stats, dict) else 0

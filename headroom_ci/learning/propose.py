@@ -1,6 +1,7 @@
 """Findings + the current context files → the plan: screened rules merged into the block (pure)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,13 @@ class Lifecycle:
     reword: frozenset[str] = frozenset()       # rules in effect whose failure recurs: may take new words
     tombstones: frozenset[str] = frozenset()   # removed according to the file's history
     effects: tuple[RuleEffect, ...] = ()
+    contradicts: Callable[[str], str | None] = lambda content: None  # why the repository says a rule is wrong
+
+
+def _retired(target: TargetFile, rec: Recommendation) -> bool:
+    """Whether the block records the rule as retired (its record keeps no failure id to match)."""
+    return any(e.state == "retired" and e.fingerprint == rec.fingerprint
+               for e in merge.read(target.text, source=target.path).record)
 
 
 def rule_of(rec: Recommendation, findings: Sequence[Finding]) -> merge.Rule:
@@ -101,6 +109,11 @@ def propose(findings: Sequence[Finding], stats: Stats, *, repo: str, targets: Ma
             dropped.append(Dropped(rec.fingerprint, rec.content, f"unsafe: {reason}"))
         elif rec.target not in targets:
             dropped.append(Dropped(rec.fingerprint, rec.content, f"no {rec.target} file given"))
+        elif _retired(targets[rec.target], rec) and (
+                why := (lifecycles or {}).get(rec.target, Lifecycle()).contradicts(rec.content)):
+            # Retired because the repository said no, and it still does: not proposed again meanwhile.
+            dropped.append(Dropped(rec.fingerprint, rec.content,
+                                   f"retired, and the repository still contradicts it: {why}"))
         else:
             recs.append(rec)
     targets_out = []

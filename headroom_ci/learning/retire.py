@@ -56,14 +56,15 @@ def recommended(content: str) -> tuple[str, str, str] | None:
     return program, rest[0], _RUNNERS[program][0]
 
 
-def contradiction(rule: InEffect, facts: Facts) -> str | None:
-    if m := _PATH_RULE.match(rule.content):
+def contradiction(content: str, facts: Facts) -> str | None:
+    """Why the repository contradicts a rule's text now, or None."""
+    if m := _PATH_RULE.match(content):
         if not facts.exists(m.group("right")):
             return f"`{m.group('right')}` no longer exists"
         if facts.exists(m.group("missing")):
             return f"`{m.group('missing')}` exists now"
         return None
-    if found := recommended(rule.content):
+    if found := recommended(content):
         program, name, manifest = found
         names = facts.defined.get(manifest)
         if names is not None and name not in names:
@@ -73,7 +74,7 @@ def contradiction(rule: InEffect, facts: Facts) -> str | None:
 
 def contradicted(rules: Sequence[InEffect], facts: Facts) -> dict[str, str]:
     """Fingerprint → reason, for the rules the repository contradicts."""
-    return {r.fingerprint: reason for r in rules if (reason := contradiction(r, facts))}
+    return {r.fingerprint: reason for r in rules if (reason := contradiction(r.content, facts))}
 
 
 def unseen(rules: Sequence[InEffect], *, since: Mapping[str, str], last_seen: Mapping[str, datetime],

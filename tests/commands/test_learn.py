@@ -212,3 +212,52 @@ def test_outputs_and_summary_in_actions(workspace: tuple[Path, Path], tmp_path: 
         ("sessions", "4"), ("failures", "14"), ("recommendations", "4"), ("plan-path", str(tmp_path / "plan.json"))]
     assert (tmp_path / "summary.md").read_text().startswith("**headroom-ci learn**: 4 sessions, 28 tool calls")
     capsys.readouterr()
+
+
+def test_a_deleted_rule_is_held_back_unless_include_rejected(workspace: tuple[Path, Path],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    sessions, repo = workspace
+    agents = repo / "AGENTS.md"
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 0
+    lint = next(line for line in agents.read_text().splitlines() if line.startswith("- Lint with"))
+    agents.write_text(agents.read_text().replace(lint + "\n", ""))
+    edited = agents.read_bytes()
+    capsys.readouterr()
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 0
+    out = capsys.readouterr().out
+    assert agents.read_bytes() == edited
+    assert f"  {lint}\n    reason: removed from AGENTS.md on the base branch: not proposed again " \
+           "(--include-rejected proposes it)\n" in out
+    assert "AGENTS.md: unchanged" in out
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply", "--include-rejected"]) == 0
+    assert lint in agents.read_text()
+    assert f"AGENTS.md: added: {lint.removeprefix('- ')}" in capsys.readouterr().out
+
+
+def test_a_rule_the_repository_contradicts_is_retired_with_its_reason(workspace: tuple[Path, Path],
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    sessions, repo = workspace
+    agents = repo / "AGENTS.md"
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 0
+    path_rule = next(line for line in agents.read_text().splitlines() if "does not exist" in line)
+    (repo / "services/api/app/models/user.py").unlink()
+    capsys.readouterr()
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply", "--plan-out", str(repo / "plan.json")]) == 0
+    out = capsys.readouterr().out
+    assert path_rule not in agents.read_text()
+    assert (f"AGENTS.md: retired: {path_rule.removeprefix('- ')} (because `services/api/app/models/user.py` no "
+            "longer exists)") in out
+    plan = json.loads((repo / "plan.json").read_text())
+    assert [(c["status"], c["reason"]) for c in plan["changes"] if c["status"] != "unchanged"] == [
+        ("retired", "`services/api/app/models/user.py` no longer exists")]
+    assert [r["status"] for r in plan["rules_in_effect"]] == ["no-data"] * 4  # not committed: no date, no figures
+    # Its failure is still in the sessions, but it is not proposed again while the repository says no.
+    written = agents.read_bytes()
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 0
+    assert agents.read_bytes() == written
+    assert (f"  {path_rule}\n    reason: retired, and the repository still contradicts it: "
+            "`services/api/app/models/user.py` no longer exists\n") in capsys.readouterr().out
+    # Once the file is back, the rule is proposed again.
+    (repo / "services/api/app/models/user.py").write_text("")
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 0
+    assert path_rule in agents.read_text()
