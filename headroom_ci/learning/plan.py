@@ -40,6 +40,7 @@ class Dropped:
 
 
 STATUSES = ("added", "reworded", "retired", "unchanged")
+EFFECTS = ("working", "recurring", "no-data")
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,10 @@ def from_dict(doc: object, *, source: str) -> Plan:
         at = f"{where}: rules_in_effect[{i}]"
         counts = {k: _build(Counts, r.get(k) if isinstance(r, dict) else None, f"{at}.{k}")
                   for k in ("before", "after")}
-        effects.append(_build(RuleEffect, r, at, **counts))
+        effect = _build(RuleEffect, r, at, **counts)
+        if effect.status not in EFFECTS:
+            raise PlanError(f"{at}.status {effect.status!r} is not one of {', '.join(EFFECTS)}")
+        effects.append(effect)
     stats = doc.get("stats")
     skipped = stats.get("skipped", 0) if isinstance(stats, dict) else 0
     return Plan(repo=str(doc.get("repo", "")),
