@@ -155,9 +155,6 @@ def make_plan(settings: LearnSettings) -> Learned:
     return Learned(plan, [t.text for t in targets.values()], list(files.values()), report)
 
 
-_MANIFESTS = ("package.json", "Makefile", "justfile", "Taskfile.yml")
-
-
 def lifecycle(repo: Path, target: TargetFile, runs: RunLog, *, retire_after: int | None) -> Lifecycle:
     """What the repository and its history say about the rules already in the target's block."""
     current = merge.read(target.text, source=target.path)
@@ -165,8 +162,7 @@ def lifecycle(repo: Path, target: TargetFile, runs: RunLog, *, retire_after: int
     history = gitops.file_history(repo, target.path) if inside else []
     since = efficacy.since_dates((v.committed_at, v.text) for v in history)
     effects = efficacy.measure(current.in_effect, since, runs.runs)
-    facts = retire.Facts(exists=lambda p: _exists(repo, p), defined={
-        m: retire.manifest_names(m, text) if (text := read_text(repo / m)) is not None else None for m in _MANIFESTS})
+    facts = retire.Facts(exists=lambda p: _exists(repo, p), defined=lambda m: _names(repo, m))
     retiring = retire.contradicted(current.in_effect, facts)
     if retire_after:
         seen: dict[str, datetime] = {}
@@ -180,6 +176,11 @@ def lifecycle(repo: Path, target: TargetFile, runs: RunLog, *, retire_after: int
     return Lifecycle(retire=retiring, reword=frozenset(e.fingerprint for e in effects if e.status == "recurring"),
                      tombstones=tombstones.from_history(history, current.record), effects=tuple(effects),
                      contradicts=lambda content: retire.contradiction(content, facts))
+
+
+def _names(repo: Path, manifest: str) -> frozenset[str] | None:
+    text = read_text(repo / manifest) if _exists(repo, manifest) else None
+    return None if text is None else retire.manifest_names(manifest, text)
 
 
 def _exists(repo: Path, path: str) -> bool:

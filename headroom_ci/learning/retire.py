@@ -33,12 +33,16 @@ _BUILTIN = {"npm": {"install", "ci", "test", "start", "exec", "init", "run", "ru
 
 @dataclass(frozen=True)
 class Facts:
-    exists: Callable[[str], bool]                # a repo-relative path exists now
-    defined: Mapping[str, frozenset[str] | None]  # manifest → the names it defines (None: no such file)
+    exists: Callable[[str], bool]                       # a repo-relative path exists now
+    defined: Callable[[str], frozenset[str] | None]     # manifest path → the names it defines (None: no file)
+
+
+# "… with `npm run test:unit` in `web/`, not …": the folder the command runs in.
+_WORKDIR = re.compile(r" in (`+) ?([\w./@+-]+?)/? ?\1")
 
 
 def recommended(content: str) -> tuple[str, str, str] | None:
-    """(program, name, manifest) of the script/target the rule's first code span runs, if any."""
+    """(program, name, manifest path) of the script/target the rule's first code span runs, if any."""
     m = _SPAN.search(content)
     if m is None:
         return None
@@ -53,7 +57,9 @@ def recommended(content: str) -> tuple[str, str, str] | None:
         rest = rest[1:]
     if not rest or rest[0] in _BUILTIN.get(program, set()):
         return None
-    return program, rest[0], _RUNNERS[program][0]
+    where = _WORKDIR.match(content, m.end())
+    folder = f"{where.group(2)}/" if where and where.group(2) not in (".", "") else ""
+    return program, rest[0], folder + _RUNNERS[program][0]
 
 
 def contradiction(content: str, facts: Facts) -> str | None:
@@ -66,7 +72,7 @@ def contradiction(content: str, facts: Facts) -> str | None:
         return None
     if found := recommended(content):
         program, name, manifest = found
-        names = facts.defined.get(manifest)
+        names = facts.defined(manifest)
         if names is not None and name not in names:
             return f"{manifest} no longer defines the {_RUNNERS[program][1]} `{name}`"
     return None
@@ -94,7 +100,8 @@ def unseen(rules: Sequence[InEffect], *, since: Mapping[str, str], last_seen: Ma
 
 def manifest_names(manifest: str, text: str) -> frozenset[str]:
     """The names a manifest defines: package.json scripts, Makefile targets, justfile recipes,
-    Taskfile tasks."""
+    Taskfile tasks (`manifest` is the file's name or path)."""
+    manifest = manifest.rsplit("/", 1)[-1]
     if manifest == "package.json":
         try:
             doc = json.loads(text)

@@ -14,8 +14,9 @@ from headroom_ci.learning.retire import unseen
 
 FP = "a" * 16
 FILES = {"services/api/app/models/user.py", "docs/"}
-FACTS = Facts(exists=lambda p: p in FILES, defined={
-    "package.json": frozenset({"test:unit", "build"}), "Makefile": frozenset({"check"}), "justfile": None})
+MANIFESTS = {"package.json": frozenset({"test:unit", "build"}), "Makefile": frozenset({"check"}),
+             "web/package.json": frozenset({"e2e"})}
+FACTS = Facts(exists=lambda p: p in FILES, defined=MANIFESTS.get)
 
 
 def _rule(content: str, section: str = "Command Patterns") -> InEffect:
@@ -35,6 +36,10 @@ def _rule(content: str, section: str = "Command Patterns") -> InEffect:
                  "package.json no longer defines the script `test:e2e`", id="script-gone"),
     pytest.param("- Run tests with `pnpm test:e2e`, not `npm test`.",
                  "package.json no longer defines the script `test:e2e`", id="pnpm-shorthand"),
+    pytest.param("- Run tests with `npm run e2e` in `web/`, not `npm test`.", None, id="in-a-folder"),
+    pytest.param("- Run tests with `npm run test:unit` in `web/`, not `npm test`.",
+                 "web/package.json no longer defines the script `test:unit`", id="in-a-folder-gone"),
+    pytest.param("- Run tests with `npm run e2e` in `app/`.", None, id="folder-without-manifest"),
     pytest.param("- Lint with `make lint`, not `ruff`.", "Makefile no longer defines the target `lint`",
                  id="make-target-gone"),
     pytest.param("- Lint with `make check`.", None, id="make-target-defined"),
