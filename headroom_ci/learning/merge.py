@@ -169,9 +169,13 @@ def merge(current: Current, rules: Sequence[Rule], *, date: str, source: str,
     if not touched or _same(current, sections, visible):
         return Merged(None, tuple(changes), tuple(held))
     entries = [i.entry for section in items for i in section if i.entry is not None]
-    kept = [e for e in current.record if e.state != "active" and e.fingerprint not in {x.fingerprint for x in entries}]
-    gone = {e.fingerprint for e in kept}
-    record = format_record(entries + kept + [e for e in [*current.removed, *retired] if e.fingerprint not in gone])
+    # In block order; then tombstones and retirements, each rule once (a revived rule is active again).
+    seen = {e.fingerprint for e in entries}
+    for e in [*current.record, *current.removed, *retired]:
+        if e.state != "active" and e.fingerprint not in seen:
+            seen.add(e.fingerprint)
+            entries.append(e)
+    record = format_record(entries)
     text = _write(current, sections, record=record, date=date, source=source)
     return Merged(text, tuple(changes), tuple(held))
 

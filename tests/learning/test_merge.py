@@ -103,8 +103,10 @@ def test_a_rule_a_person_deleted_is_held_back_and_recorded_as_such() -> None:
     assert text == _file("2026-11-08", _record(_tok(A), _tok(C), _tok(B, mark="~")),
                          f"### Environment\n*~61 tokens/session saved*\n{A.content}",
                          f"### Command Patterns\n*~25 tokens/session saved*\n{C.content}")
-    # --include-rejected
-    assert _merge(deleted, [B], revive={B.fingerprint})[1] == (Change("added", B.fingerprint, B.section, B.content),)
+    # --include-rejected: added again, and recorded as in effect only
+    text, changes, _ = _merge(text, [B], revive={B.fingerprint})
+    assert changes == (Change("added", B.fingerprint, B.section, B.content),)
+    assert text is not None and _record(_tok(A), _tok(C), _tok(B)) in text
 
 
 def test_tombstones_from_history_hold_rules_back_by_fingerprint_or_failure() -> None:
