@@ -12,7 +12,6 @@ from typing import Literal
 from headroom_ci.learning.identity import failure_id
 from headroom_ci.learning.merge import InEffect
 from headroom_ci.learning.tombstones import record_of
-from headroom_ci.learning.tombstones import Version
 from headroom_ci.mining.observe import observe
 from headroom_ci.mining.paths import repo_roots
 from headroom_ci.sessions.model import Session
