@@ -316,6 +316,7 @@ class FileVersion:
     sha: str
     committed_at: str  # ISO 8601 with offset, when the commit reached the branch (first-parent)
     text: str | None   # None: the file did not exist in that commit, or is not UTF-8
+    complete: bool = True  # False: a shallow clone's oldest commit; what came before it is unknown
 
 
 def file_history(repo_path: str | Path, path: str, *, ref: str = "HEAD", limit: int = 200) -> list[FileVersion]:
@@ -327,16 +328,17 @@ def file_history(repo_path: str | Path, path: str, *, ref: str = "HEAD", limit: 
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return []
     tree_path = repo_prefix(repo_path) + path
-    status, out, _ = _run(repo, "log", "--first-parent", f"--max-count={limit}", "--format=%H %cI", ref, "--",
+    status, out, _ = _run(repo, "log", "--first-parent", f"--max-count={limit}", "--format=%H %cI %P", ref, "--",
                           f":(literal){tree_path}")
     if status != 0:
         return []
+    shallow = str(_run(repo, "rev-parse", "--is-shallow-repository")[1]).strip() == "true"
     versions = []
     for line in reversed(str(out).splitlines()):
-        sha, _, when = line.partition(" ")
+        sha, when, *parents = line.split()
         try:
             text = read_file(repo_path, sha, tree_path)
         except GitError:
             text = None
-        versions.append(FileVersion(sha, when, text))
+        versions.append(FileVersion(sha, when, text, complete=not (shallow and not parents)))
     return versions

@@ -224,3 +224,14 @@ def test_file_history_follows_the_first_parent_line_oldest_first(repo: GitFixtur
     assert gitops.file_history(repo.work / "src", "app.py")[0].text == "print('hi')\n"
     (tmp_path / "plain").mkdir()
     assert gitops.file_history(tmp_path / "plain", "AGENTS.md") == []
+
+
+def test_file_history_of_a_shallow_clone_marks_its_oldest_commit(tmp_path: Path) -> None:
+    deep = make_repo(tmp_path / "deep", {"AGENTS.md": "one\n"})
+    deep.push_files("main", {"AGENTS.md": "two\n"})
+    git(deep.work, "pull", "--quiet", "origin", "main")
+    assert [v.complete for v in gitops.file_history(deep.work, "AGENTS.md")] == [True, True]  # the root is complete
+    shallow = make_repo(tmp_path / "shallow", {"AGENTS.md": "one\n"})
+    shallow.push_files("main", {"AGENTS.md": "two\n"})
+    git(tmp_path, "clone", "--quiet", "--depth", "1", f"file://{shallow.bare}", str(tmp_path / "clone"))
+    assert [(v.text, v.complete) for v in gitops.file_history(tmp_path / "clone", "AGENTS.md")] == [("two\n", False)]

@@ -160,7 +160,7 @@ def lifecycle(repo: Path, target: TargetFile, runs: RunLog, *, retire_after: int
     current = merge.read(target.text, source=target.path)
     inside = not os.path.isabs(target.path) and ".." not in Path(target.path).parts
     history = gitops.file_history(repo, target.path) if inside else []
-    since = efficacy.since_dates((v.committed_at, v.text) for v in history)
+    since = efficacy.since_dates((v.committed_at if v.complete else None, v.text) for v in history)
     effects = efficacy.measure(current.in_effect, since, runs.runs)
     facts = retire.Facts(exists=lambda p: _exists(repo, p), defined=lambda m: _names(repo, m))
     retiring = retire.contradicted(current.in_effect, facts)

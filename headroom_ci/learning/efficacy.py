@@ -68,14 +68,15 @@ class RunLog:
         failures.update(failure_id(o.kind, o.key) for o in observe(session, roots=roots))
 
 
-def since_dates(versions: Iterable[tuple[str, str | None]]) -> dict[str, str]:
-    """Fingerprint → when it first stood in the block, from (committed_at, text) oldest first."""
-    since: dict[str, str] = {}
+def since_dates(versions: Iterable[tuple[str | None, str | None]]) -> dict[str, str]:
+    """Fingerprint → when it first stood in the block, from (committed_at, text) oldest first; a
+    version whose time is None (a shallow clone's oldest) says a rule is older than we can tell."""
+    since: dict[str, str | None] = {}
     for when, text in versions:
         for e in record_of(text):
             if e.state == "active":
                 since.setdefault(e.fingerprint, when)
-    return since
+    return {fp: when for fp, when in since.items() if when is not None}
 
 
 def measure(rules: Sequence[InEffect], since: Mapping[str, str],

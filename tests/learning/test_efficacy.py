@@ -57,6 +57,8 @@ def test_since_is_the_first_version_recording_the_rule() -> None:
                 ("2026-11-15T00:00:00Z", _block(f"{a}.111111.{PYTEST} {b}.222222.{NPM}")),
                 ("2026-11-22T00:00:00Z", _block(f"{a}.111111.{PYTEST} ~{b}..{NPM}")), ("2026-11-23T00:00:00Z", None)]
     assert since_dates(versions) == {a: "2026-11-08T09:00:00+01:00", b: "2026-11-15T00:00:00Z"}
+    # A shallow clone's oldest version: the rules in it are older than anyone can tell here.
+    assert since_dates([(None, versions[1][1]), *versions[2:]]) == {b: "2026-11-15T00:00:00Z"}
 
 
 RUNS = {
