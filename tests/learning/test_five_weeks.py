@@ -2,6 +2,13 @@
 
 A real git repository (a bare one standing in for GitHub's) and the fake GitHub; each week reads
 the last two weeks of CI runs, as a weekly workflow with a two-week window does.
+1. three rules proposed and merged, one reworded by the reviewer on the branch;
+2. new counts, same rules: no file change, no pull request, the rewording kept; before/after
+   figures per rule (`working` for the failure that stopped, `recurring` for one that goes on);
+3. a person deletes a rule on main: held back, with the reason, though its failure recurs; a rule
+   whose failure is no longer seen at all stays;
+4. the script a rule recommends leaves package.json: a pull request retires it, with the reason;
+5. nothing left to propose; every byte outside the block (BOM, CRLF, no final newline) as it was.
 """
 from __future__ import annotations
 
@@ -108,23 +115,28 @@ def test_five_weekly_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
             assert pr_cmd.from_args(parser.parse_args(args), out=out, env=env) == 0
             return json.loads(plan.read_text()), learned.getvalue(), out.getvalue()
 
-        # Week 1: three rules proposed in one pull request, which is merged.
+        # Week 1: three rules proposed in one pull request; the reviewer rewords one on the branch and merges.
         plan, _, out = week(1)
         assert sorted(c["status"] for c in plan["changes"]) == ["added", "added", "added"]
         assert "pull-request-operation: created #1" in out
         assert fake.pulls(gh)[0]["title"] == "headroom-ci: add 3 rules in AGENTS.md"
-        fake.merge_pull(gh, 1)
-        merged = repo.show("main", "AGENTS.md") or ""
-        assert _outside(merged) == BEFORE + AFTER
         texts = {c["fingerprint"]: c["content"] for c in plan["changes"]}
         names = {"pytest": "`uv run pytest`", "npm": "`npm run test:unit`", "lint": "`grep"}
         by_cmd = {name: next(fp for fp, t in texts.items() if names[name] in t) for name in FAILURES}
+        branch = repo.show("headroom/learn", "AGENTS.md") or ""
+        reworded = "- Always run the tests with `uv run pytest`: only the uv environment has `fastapi`."
+        repo.push_files("headroom/learn", {"AGENTS.md": branch.replace(texts[by_cmd["pytest"]], reworded)})
+        fake.merge_pull(gh, 1)
+        merged = repo.show("main", "AGENTS.md") or ""
+        assert _outside(merged) == BEFORE + AFTER
+        texts[by_cmd["pytest"]] = reworded
 
         # Week 2: new evidence (other counts, other runs) for rules in effect: nothing changes, no pull request.
         plan, learned, out = week(2)
         assert plan["targets"][0]["new_content"] is None
         assert "AGENTS.md: unchanged" in learned
         assert "pull-request-operation: unchanged" in out and len(fake.pulls(gh)) == 1
+        assert reworded in (repo.show("main", "AGENTS.md") or "")  # the reviewer's words are not reverted
         effects = {r["fingerprint"]: r for r in plan["rules_in_effect"]}
         assert set(effects[by_cmd["pytest"]]) == {"fingerprint", "section", "content", "since", "before", "after", "status"}
         assert (effects[by_cmd["pytest"]]["before"], effects[by_cmd["pytest"]]["after"],
