@@ -177,6 +177,11 @@ def _clean_body(body: str, tokens_saved: int) -> str:
     return text if fence is None else f"{text}\n{fence[1]}"
 
 
+def as_written(line: str) -> str:
+    """A rule's line as the block will hold it (and read it back)."""
+    return _clean_body(" ".join(line.split()), 0)
+
+
 def canonical(section: Section) -> Section:
     """The section as it reads back once written."""
     return _canonical(section)

@@ -127,6 +127,7 @@ def merge(current: Current, rules: Sequence[Rule], *, date: str, source: str,
     for rule in rules:
         if rule.fingerprint in retire:
             continue
+        rule = replace(rule, content=block.as_written(rule.content))  # so its line hash is the written line's
         where = _find(names, items, rule)
         if where is not None:
             s, i = where

@@ -158,3 +158,12 @@ def test_in_effect_lists_the_recorded_rules_as_they_stand() -> None:
     assert read(WEEK1.replace(A.content, "- Reworded."), source="AGENTS.md").in_effect == (
         InEffect(A.fingerprint, A.failure, A.section, "- Reworded.", True),
         InEffect(B.fingerprint, B.failure, B.section, B.content, False))
+
+
+def test_a_rule_is_recorded_as_the_block_writes_it() -> None:
+    odd = Rule("d" * 16, "fd0000", "Environment", "- Never  write `<!-- x -->`\n  here.", 1)
+    text, changes, _ = _merge(None, [odd])
+    assert changes == (Change("added", odd.fingerprint, odd.section, "- Never write `&lt;!-- x --&gt;` here."),)
+    again = merge(read(text, source="AGENTS.md"), [odd], date="2026-11-15", source="AGENTS.md")
+    assert (again.text, again.changes[0].status) == (None, "unchanged")
+    assert read(text, source="AGENTS.md").in_effect[0].reworded is False
