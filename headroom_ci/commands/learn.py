@@ -127,16 +127,18 @@ def make_plan(settings: LearnSettings) -> Learned:
     missing = [p for p in settings.paths if not os.path.exists(p)]
     if missing:
         raise FatalError(f"{missing[0]}: no such file or folder")
-    items = iter_paths(settings.paths) if settings.paths else local_sessions(repo.resolve())
-    runs = RunLog(repo_path=str(repo.resolve()))
-    miner, skipped = mine(items, repo_path=str(repo.resolve()), runs=runs)
-    if miner.stats().sessions == 0 and not settings.paths:
-        raise FatalError(f"no agent sessions found for {repo.resolve()}: pass transcript files or folders")
-
     files = {"context": target_path(repo, settings.target)}
     if settings.memory_target:
         files["memory"] = target_path(repo, settings.memory_target)
     targets = {role: TargetFile(_relative(p, repo), read_text(p)) for role, p in files.items()}
+    # Efficacy counts only the failures of rules already in effect: none, no second look at the sessions.
+    wanted = {r.failure for t in targets.values() for r in merge.read(t.text, source=t.path).in_effect if r.failure}
+
+    items = iter_paths(settings.paths) if settings.paths else local_sessions(repo.resolve())
+    runs = RunLog(repo_path=str(repo.resolve()), failures=frozenset(wanted))
+    miner, skipped = mine(items, repo_path=str(repo.resolve()), runs=runs)
+    if miner.stats().sessions == 0 and not settings.paths:
+        raise FatalError(f"no agent sessions found for {repo.resolve()}: pass transcript files or folders")
     findings = miner.findings(settings.thresholds)
     analysis = None
     if llm_settings is not None:

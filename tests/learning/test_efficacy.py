@@ -90,3 +90,14 @@ def test_parse_time() -> None:
     assert parse_time("2026-11-01T08:00:00Z") == datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
     assert parse_time("2026-11-01T08:00:00") == datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
     assert parse_time("yesterday") is None and parse_time(None) is None
+
+
+def test_run_log_looks_only_for_the_failures_asked_for() -> None:
+    log = RunLog(repo_path=None, failures=frozenset({NPM}))
+    log.add(_run("1", "2026-11-02T08:00:00Z", "pytest", "npm"))
+    log.add(_run("2", "2026-11-03T08:00:00Z", "pytest"))
+    assert log.runs == {"1": (datetime(2026, 11, 2, 8, tzinfo=timezone.utc), {NPM}),
+                        "2": (datetime(2026, 11, 3, 8, tzinfo=timezone.utc), set())}
+    none = RunLog(repo_path=None, failures=frozenset())
+    none.add(_run("1", "2026-11-02T08:00:00Z", "pytest"))
+    assert none.runs == {"1": (datetime(2026, 11, 2, 8, tzinfo=timezone.utc), set())}  # runs still counted
