@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import TextIO
@@ -167,14 +168,9 @@ def lifecycle(repo: Path, target: TargetFile, runs: RunLog, *, retire_after: int
     facts = retire.Facts(exists=lambda p: _exists(repo, p), defined=lambda m: _names(repo, m))
     retiring = retire.contradicted(current.in_effect, facts)
     if retire_after:
-        seen: dict[str, datetime] = {}
-        for when, failures in runs.runs.values():
-            for f in failures:
-                seen[f] = max(seen.get(f, when), when)
-        now = efficacy.parse_time(today() + "T00:00:00+00:00")
-        assert now is not None
-        retiring = {**retire.unseen(current.in_effect, since=since, last_seen=seen, now=now, days=retire_after),
-                    **retiring}
+        now = datetime.strptime(today(), "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        retiring = {**retire.unseen(current.in_effect, since=since, last_seen=efficacy.last_seen(runs.runs), now=now,
+                                    days=retire_after), **retiring}
     return Lifecycle(retire=retiring, reword=frozenset(e.fingerprint for e in effects if e.status == "recurring"),
                      tombstones=tombstones.from_history(history, current.record), effects=tuple(effects),
                      contradicts=lambda content: retire.contradiction(content, facts))

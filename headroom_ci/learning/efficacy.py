@@ -83,6 +83,15 @@ def since_dates(versions: Iterable[tuple[str | None, str | None]]) -> dict[str, 
     return {fp: when for fp, when in since.items() if when is not None}
 
 
+def last_seen(runs: Mapping[str, tuple[datetime, set[str]]]) -> dict[str, datetime]:
+    """Failure id → the time of the last run that had it."""
+    seen: dict[str, datetime] = {}
+    for when, failures in runs.values():
+        for f in failures:
+            seen[f] = max(seen.get(f, when), when)
+    return seen
+
+
 def measure(rules: Sequence[InEffect], since: Mapping[str, str],
             runs: Mapping[str, tuple[datetime, set[str]]]) -> list[RuleEffect]:
     out = []

@@ -7,6 +7,7 @@ from datetime import timezone
 import pytest
 
 from headroom_ci.learning.efficacy import Counts
+from headroom_ci.learning.efficacy import last_seen
 from headroom_ci.learning.efficacy import measure
 from headroom_ci.learning.efficacy import parse_time
 from headroom_ci.learning.efficacy import RuleEffect
@@ -101,3 +102,8 @@ def test_run_log_looks_only_for_the_failures_asked_for() -> None:
     none = RunLog(repo_path=None, failures=frozenset())
     none.add(_run("1", "2026-11-02T08:00:00Z", "pytest"))
     assert none.runs == {"1": (datetime(2026, 11, 2, 8, tzinfo=timezone.utc), set())}  # runs still counted
+
+
+def test_last_seen() -> None:
+    assert last_seen(RUNS) == {PYTEST: datetime(2026, 11, 2, tzinfo=timezone.utc),
+                               NPM: datetime(2026, 11, 9, tzinfo=timezone.utc)}
