@@ -43,7 +43,7 @@ KEYS: dict[str, str] = {
     "include-fork-runs": "include_fork_runs",
     # learn
     "target": "target", "memory-target": "memory_target", "max-block-tokens": "max_block_tokens",
-    "min-sessions": "min_sessions", "min-fixes": "min_fixes",
+    "min-sessions": "min_sessions", "min-fixes": "min_fixes", "retire-after": "retire_after",
     "analyzer": "analyzer", "model": "model", "llm-base-url": "llm_base_url", "llm-api-version": "llm_api_version",
     "llm-timeout": "llm_timeout", "llm-max-retries": "llm_max_retries", "llm-price-in": "llm_price_in",
     "llm-price-out": "llm_price_out", "llm-digest-tokens": "llm_digest_tokens", "fallback": "fallback",

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import TextIO
@@ -124,8 +125,15 @@ def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr) -> Learned
     missing = [p for p in settings.paths if not os.path.exists(p)]
     if missing:
         raise FatalError(f"{missing[0]}: no such file or folder")
+    files = {"context": target_path(repo, settings.target)}
+    if settings.memory_target:
+        files["memory"] = target_path(repo, settings.memory_target)
+    targets = {role: TargetFile(_relative(p, repo), read_text(p)) for role, p in files.items()}
+    # Efficacy counts only the failures of rules already in effect: none, no second look at the sessions.
+    wanted = {r.failure for t in targets.values() for r in merge.read(t.text, source=t.path).in_effect if r.failure}
+
     items = iter_paths(settings.paths) if settings.paths else local_sessions(repo.resolve())
-    runs = RunLog(repo_path=str(repo.resolve()))
+    runs = RunLog(repo_path=str(repo.resolve()), failures=frozenset(wanted))
     miner, skipped = mine(items, repo_path=str(repo.resolve()), runs=runs)
     if miner.stats().sessions == 0 and not settings.paths:
         raise FatalError(f"no agent sessions found for {repo.resolve()}: pass transcript files or folders")
@@ -133,11 +141,6 @@ def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr) -> Learned
     if aside:
         notes.write("set aside, sessions of other repositories or of none: "
                     + ", ".join(f"{name} ({n})" for name, n in aside) + "\n")
-
-    files = {"context": target_path(repo, settings.target)}
-    if settings.memory_target:
-        files["memory"] = target_path(repo, settings.memory_target)
-    targets = {role: TargetFile(_relative(p, repo), read_text(p)) for role, p in files.items()}
     findings = miner.findings(settings.thresholds)
     analysis = None
     if llm_settings is not None:
@@ -166,14 +169,9 @@ def lifecycle(repo: Path, target: TargetFile, runs: RunLog, *, retire_after: int
     facts = retire.Facts(exists=lambda p: _exists(repo, p), defined=lambda m: _names(repo, m))
     retiring = retire.contradicted(current.in_effect, facts)
     if retire_after:
-        seen: dict[str, datetime] = {}
-        for when, failures in runs.runs.values():
-            for f in failures:
-                seen[f] = max(seen.get(f, when), when)
-        now = efficacy.parse_time(today() + "T00:00:00+00:00")
-        assert now is not None
-        retiring = {**retire.unseen(current.in_effect, since=since, last_seen=seen, now=now, days=retire_after),
-                    **retiring}
+        now = datetime.strptime(today(), "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        retiring = {**retire.unseen(current.in_effect, since=since, last_seen=efficacy.last_seen(runs.runs), now=now,
+                                    days=retire_after), **retiring}
     return Lifecycle(retire=retiring, reword=frozenset(e.fingerprint for e in effects if e.status == "recurring"),
                      tombstones=tombstones.from_history(history, current.record), effects=tuple(effects),
                      contradicts=lambda content: retire.contradiction(content, facts))

@@ -42,7 +42,7 @@ from headroom_ci.learning.plan import Plan
 from headroom_ci.learning.plan import PlanError
 from headroom_ci.learning.plan import sha256
 from headroom_ci.learning.plan import RuleChange
-from headroom_ci.learning.propose import rule_of
+from headroom_ci.learning.propose import rules_of
 
 DEFAULT_BRANCH = "headroom/learn"
 BOT = gitops.Identity("headroom-ci[bot]", "headroom-ci@users.noreply.github.com")
@@ -261,7 +261,7 @@ def _contents(plan: Plan, s: PrSettings, state: _State, rejected: Mapping[str, i
         recs = [r for r in mine if r.fingerprint not in {x.recommendation.fingerprint for x in left}]
         planned_changes = [c for c in plan.changes if c.path == target.path]
         stamp = BANNER_DATE.search(target.new_content or "")
-        merged = merge.merge(current, [rule_of(r, plan.findings) for r in recs],
+        merged = merge.merge(current, rules_of(recs, plan.findings),
                              date=stamp.group(1) if stamp else today(), source=where,
                              retire={c.fingerprint: c.reason or "" for c in planned_changes if c.status == "retired"},
                              reword={c.fingerprint for c in planned_changes if c.status == "reworded"},

@@ -150,17 +150,22 @@ def _render(p: Proposal, *, examples: int, chars: int, shortened: bool) -> str:
     s = p.plan.stats
     files = ", ".join(f"`{_tick(path)}`" for path in p.paths)
     what = _what(p, third_person=True)
-    out = [ledger_comment(p.added if p.changes else p.proposed),
-           f"{what[0].upper()}{what[1:]} in the headroom:learn block of {files}: coding agents in CI kept "
-           f"failing the same preventable ways ({s.failures} of {s.tool_calls} tool calls failed in "
-           f"{s.sessions} sessions).",
-           "Each rule says what to do instead, learned from a failure that recurred across sessions and the fix "
-           "that followed it; the diff touches only the block.", ""]
+    what = what[0].upper() + what[1:]
+    if _evidenced(p):
+        why = [f"{what} in the headroom:learn block of {files}: coding agents in CI kept failing the same "
+               f"preventable ways ({s.failures} of {s.tool_calls} tool calls failed in {s.sessions} sessions).",
+               "Each rule says what to do instead, learned from a failure that recurred across sessions and the fix "
+               "that followed it; the diff touches only the block."]
+    else:
+        why = [f"{what} in the headroom:learn block of {files}: the repository no longer supports "
+               f"{'them' if len([c for c in p.changes if c.status == 'retired']) > 1 else 'it'} (the reason is in "
+               "the table); the diff touches only the block."]
+    out = [ledger_comment(p.added if p.changes else p.proposed), *why, ""]
     if p.remerged:
         out += [f"> The base moved since these rules were learned: they were merged into the current "
                 f"{', '.join(f'`{_tick(x)}`' for x in p.remerged)} of `{_tick(p.base)}`, keeping its newer content.", ""]
     out += _changes(p)
-    if examples:
+    if examples and _evidenced(p):
         out += ["", "### Evidence", ""]
         for i, rec in enumerate(_evidenced(p), 1):
             out += _details(p.plan, rec, i, examples=examples, chars=chars)

@@ -49,11 +49,12 @@ def parse_time(stamp: str | None) -> datetime | None:
 
 
 class RunLog:
-    """Per CI run: when it ran and the failures its sessions had (sessions without a run or a
-    time are not counted)."""
+    """Per CI run: when it ran and which of `failures` its sessions had (sessions without a run or
+    a time are not counted; with no failures to look for, sessions are not looked into)."""
 
-    def __init__(self, *, repo_path: str | None) -> None:
+    def __init__(self, *, repo_path: str | None, failures: frozenset[str] | None = None) -> None:
         self.repo_path = repo_path
+        self.wanted = failures  # None: every failure
         self.runs: dict[str, tuple[datetime, set[str]]] = {}
 
     def add(self, session: Session) -> None:
@@ -64,8 +65,11 @@ class RunLog:
         at, failures = self.runs.setdefault(run.id, (when, set()))
         if when < at:
             self.runs[run.id] = (when, failures)
+        if self.wanted is not None and not self.wanted:
+            return
         roots = repo_roots(cwd=session.cwd, repo_path=self.repo_path)
-        failures.update(failure_id(o.kind, o.key) for o in observe(session, roots=roots))
+        seen = {failure_id(o.kind, o.key) for o in observe(session, roots=roots)}
+        failures.update(seen if self.wanted is None else seen & self.wanted)
 
 
 def since_dates(versions: Iterable[tuple[str | None, str | None]]) -> dict[str, str]:
@@ -77,6 +81,15 @@ def since_dates(versions: Iterable[tuple[str | None, str | None]]) -> dict[str, 
             if e.state == "active":
                 since.setdefault(e.fingerprint, when)
     return {fp: when for fp, when in since.items() if when is not None}
+
+
+def last_seen(runs: Mapping[str, tuple[datetime, set[str]]]) -> dict[str, datetime]:
+    """Failure id → the time of the last run that had it."""
+    seen: dict[str, datetime] = {}
+    for when, failures in runs.values():
+        for f in failures:
+            seen[f] = max(seen.get(f, when), when)
+    return seen
 
 
 def measure(rules: Sequence[InEffect], since: Mapping[str, str],

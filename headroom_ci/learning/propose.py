@@ -9,7 +9,6 @@ from dataclasses import field
 from typing import NamedTuple
 
 from headroom_ci.learning import merge
-from headroom_ci.learning.block import Section
 from headroom_ci.learning.block import tokens_of
 from headroom_ci.learning.efficacy import RuleEffect
 from headroom_ci.learning.identity import failure_id
@@ -54,18 +53,16 @@ def rule_of(rec: Recommendation, findings: Sequence[Finding]) -> merge.Rule:
     return merge.Rule(rec.fingerprint, failure, rec.section, rule_text(rec.content), rec.tokens_saved)
 
 
+def rules_of(recs: Sequence[Recommendation], findings: Sequence[Finding]) -> list[merge.Rule]:
+    """The rules to merge, in headroom's section order (which new sections take), by rank within one.
+    learn and pr both merge through this, so pr's re-merge gives learn's text."""
+    ordered = sorted(recs, key=lambda r: SECTIONS.index(r.section) if r.section in SECTIONS else len(SECTIONS))
+    return [rule_of(r, findings) for r in ordered]
+
+
 def rule_text(content: str) -> str:
     """A rule's line as written into the block (one line; the block's own sanitizing applies)."""
     return " ".join(content.split())
-
-
-def sections_of(recs: Sequence[Recommendation]) -> list[Section]:
-    out = []
-    for name in SECTIONS:
-        mine = [r for r in recs if r.section == name]
-        if mine:
-            out.append(Section(name, "\n".join(r.content for r in mine), sum(r.tokens_saved for r in mine)))
-    return out
 
 
 def _unsafe(rec: Recommendation, facts: Facts) -> str | None:
@@ -83,7 +80,7 @@ def _fit(target: TargetFile, recs: list[Recommendation], findings: Sequence[Find
     dropped: list[Recommendation] = []
     current = merge.read(target.text, source=target.path)
     while True:
-        merged = merge.merge(current, [rule_of(r, findings) for r in kept], date=date, source=target.path,
+        merged = merge.merge(current, rules_of(kept, findings), date=date, source=target.path,
                              retire=life.retire, reword=life.reword, tombstones=life.tombstones,
                              revive={r.fingerprint for r in kept} if revive else ())
         added = {c.fingerprint for c in merged.changes if c.status == "added"}

@@ -261,3 +261,14 @@ def test_a_rule_the_repository_contradicts_is_retired_with_its_reason(workspace:
     (repo / "services/api/app/models/user.py").write_text("")
     assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 0
     assert path_rule in agents.read_text()
+
+
+def test_the_config_file_sets_the_lifecycle_options(tmp_path: Path) -> None:
+    from headroom_ci import config
+    from headroom_ci.main import _parser
+    (tmp_path / config.DEFAULT_PATH).parent.mkdir(parents=True)
+    (tmp_path / config.DEFAULT_PATH).write_text("retire-after: 45\ninclude-rejected: true\n")
+    argv = ["learn", "--repo-path", str(tmp_path)]
+    parser = _parser()
+    args = config.reparse(parser, parser.parse_args(argv), argv, env={})
+    assert (args.retire_after, args.include_rejected) == (45, True)

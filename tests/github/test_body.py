@@ -196,8 +196,9 @@ def _changed(*changes: tuple[str, Recommendation], effects: tuple[object, ...] =
 @pytest.mark.parametrize("changes, title, first", [
     pytest.param((("added", ENV), ("unchanged", CMD)), "headroom-ci: add 1 rule in AGENTS.md", "Adds 1 rule in",
                  id="one-added"),
-    pytest.param((("retired", CMD), ("unchanged", ENV)), "headroom-ci: retire 1 rule in AGENTS.md", "Retires 1 rule in",
-                 id="retired-only"),
+    pytest.param((("retired", CMD), ("unchanged", ENV)), "headroom-ci: retire 1 rule in AGENTS.md",
+                 "Retires 1 rule in the headroom:learn block of `AGENTS.md`: the repository no longer supports it "
+                 "(the reason is in the table); the diff touches only the block.", id="retired-only"),
     pytest.param((("added", ENV), ("reworded", CMD)), "headroom-ci: add 1 rule and reword 1 rule in AGENTS.md",
                  "Adds 1 rule and rewords 1 rule in", id="added-and-reworded"),
     pytest.param((), "headroom-ci: add 2 rules in AGENTS.md", "Adds 2 rules in", id="a-plan-without-changes"),
@@ -206,7 +207,9 @@ def test_title_and_first_line_say_what_changed(changes: tuple[tuple[str, Recomme
                                                first: str) -> None:
     p = _changed(*changes) if changes else _proposal()
     assert body.title(p) == title
-    assert body.render(p).splitlines()[1].startswith(first)
+    text = body.render(p)
+    assert text.splitlines()[1].startswith(first)
+    assert ("### Evidence" in text) == any(status in ("added", "reworded") for status, _ in changes or [("added", ENV)])
 
 
 def test_the_ledger_holds_only_the_rules_the_pull_request_adds() -> None:

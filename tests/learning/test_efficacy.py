@@ -7,6 +7,7 @@ from datetime import timezone
 import pytest
 
 from headroom_ci.learning.efficacy import Counts
+from headroom_ci.learning.efficacy import last_seen
 from headroom_ci.learning.efficacy import measure
 from headroom_ci.learning.efficacy import parse_time
 from headroom_ci.learning.efficacy import RuleEffect
@@ -90,3 +91,19 @@ def test_parse_time() -> None:
     assert parse_time("2026-11-01T08:00:00Z") == datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
     assert parse_time("2026-11-01T08:00:00") == datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
     assert parse_time("yesterday") is None and parse_time(None) is None
+
+
+def test_run_log_looks_only_for_the_failures_asked_for() -> None:
+    log = RunLog(repo_path=None, failures=frozenset({NPM}))
+    log.add(_run("1", "2026-11-02T08:00:00Z", "pytest", "npm"))
+    log.add(_run("2", "2026-11-03T08:00:00Z", "pytest"))
+    assert log.runs == {"1": (datetime(2026, 11, 2, 8, tzinfo=timezone.utc), {NPM}),
+                        "2": (datetime(2026, 11, 3, 8, tzinfo=timezone.utc), set())}
+    none = RunLog(repo_path=None, failures=frozenset())
+    none.add(_run("1", "2026-11-02T08:00:00Z", "pytest"))
+    assert none.runs == {"1": (datetime(2026, 11, 2, 8, tzinfo=timezone.utc), set())}  # runs still counted
+
+
+def test_last_seen() -> None:
+    assert last_seen(RUNS) == {PYTEST: datetime(2026, 11, 2, tzinfo=timezone.utc),
+                               NPM: datetime(2026, 11, 9, tzinfo=timezone.utc)}

@@ -178,3 +178,29 @@ def test_five_weekly_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         assert _outside(final) == BEFORE + AFTER
         assert texts[by_cmd["pytest"]] in final
         assert texts[by_cmd["npm"]] not in final and lint_line not in final
+
+
+def test_retire_after_days_proposes_removing_rules_whose_failure_was_not_seen(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in isolated_env(tmp_path / "home").items():
+        monkeypatch.setenv(key, value)
+    repo = make_repo(tmp_path / "git", {"AGENTS.md": "# Shop\n"})
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    runs = tmp_path / "runs"
+    for i, when in enumerate((now - timedelta(days=2), now - timedelta(days=1))):
+        _session(runs / "old", f"10{i}", when, ("pytest", "npm"))
+    assert main(["learn", str(runs / "old"), "--repo-path", str(repo.work), "--apply"]) == 0
+    git(repo.work, "commit", "--quiet", "-am", "rules")
+    texts = {line for line in (repo.work / "AGENTS.md").read_text().splitlines() if line.startswith("- ")}
+    # Forty days on: the npm failure was seen last week, the pytest one not since the rules came in.
+    later = now + timedelta(days=40)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(later.timestamp())))
+    _session(runs / "new", "200", later - timedelta(days=7), ("npm",))
+    plan = tmp_path / "plan.json"
+    assert main(["learn", str(runs / "new"), "--repo-path", str(repo.work), "--plan-out", str(plan),
+                 "--retire-after", "30"]) == 0
+    retired = [(c["content"], c["reason"]) for c in json.loads(plan.read_text())["changes"] if c["status"] == "retired"]
+    assert retired == [(next(t for t in texts if "uv run pytest" in t),
+                        "its failure was not seen for 30 days or more (--retire-after 30)")]
+    assert main(["learn", str(runs / "new"), "--repo-path", str(repo.work), "--plan-out", str(plan)]) == 0
+    assert [c for c in json.loads(plan.read_text())["changes"] if c["status"] == "retired"] == []  # opt-in only
