@@ -522,7 +522,8 @@ def _read_file(path: Path, *, display: str, walk: _Walk, in_archive: bool,
             # only the archive itself is compared.
             if not in_archive and not walk.first_time(st):
                 return  # already read in this call, under another path
-            head = fh.read(len(_SQLITE_MAGIC))
+            # Unbuffered: a file handed to a worker is not read here beyond its first bytes.
+            head = os.read(fh.fileno(), len(_SQLITE_MAGIC))
             if head.startswith(_ZIP_MAGIC):
                 kind = "zip"
             elif head == _SQLITE_MAGIC:
