@@ -5,11 +5,11 @@ import dataclasses
 import errno
 import itertools
 import os
-import threading
 import re
 import stat
 import sys
 import tempfile
+import threading
 from collections import Counter
 from collections import deque
 from collections.abc import Callable
@@ -351,7 +351,8 @@ def _worker_init() -> None:
 
 def _decode_file(path: str, display: str, max_line: int, walked: bool, ident: tuple[int, int], *,
                  pack: bool = True) -> _Decoded:
-    """A worker's task: one transcript file's sessions, then its skips, as _read_file gives them."""
+    """One transcript file's sessions, then its skips, as _read_file gives them: in a worker
+    (packed for the trip back), or here when a batch is due unsent or a worker failed."""
     skips = _Skips()
     skip = skips.at(display)
     sessions: list[Session] = []
