@@ -45,6 +45,7 @@ from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import asdict
 from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -177,13 +178,21 @@ def _max_rss() -> int:
     return peak if sys.platform == "darwin" else peak * 1024  # macOS reports bytes, Linux KiB
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (the reader's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _worker(reader: str, dirs: list[Path]) -> int:
     read = READERS[reader]()
     base = _max_rss()
+    cpu = _cpu()
     start = time.perf_counter()
     counts = read(dirs)
     seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "peak_rss": _max_rss(), "base_rss": base, "counts": counts}))
+    print(json.dumps({"seconds": seconds, "cpu": _cpu() - cpu, "peak_rss": _max_rss(), "base_rss": base,
+                      "counts": counts}))
     return 0
 
 
@@ -199,7 +208,8 @@ def _command_worker(dirs: list[Path]) -> int:
         return 1
     totals = json.loads(proc.stdout)["totals"]
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"seconds": seconds, "peak_rss": peak if sys.platform == "darwin" else peak * 1024,
+    print(json.dumps({"seconds": seconds, "cpu": _cpu(),
+                      "peak_rss": peak if sys.platform == "darwin" else peak * 1024,
                       "base_rss": 0, "counts": {"sessions": totals["sessions"], "calls": totals["tool_calls"],
                                                 "errors": totals["errors"]}}))
     return 0
@@ -226,6 +236,7 @@ class Job:
     files: int
     bytes: int
     seconds: list[float]
+    cpu: list[float] = field(default_factory=list)
     python: str = sys.executable
     peak_rss: int = 0
     base_rss: int = 0
@@ -278,6 +289,7 @@ def _measure(jobs: list[Job], repeat: int, log: Callable[[str], None]) -> None:
         for job in jobs:
             out = _run_worker(job.reader, job.dirs, job.python)
             job.seconds.append(out["seconds"])
+            job.cpu.append(out["cpu"])
             # Peak RSS barely varies run to run; the highest is reported (conservative).
             job.peak_rss = max(job.peak_rss, out["peak_rss"])
             job.base_rss = out["base_rss"] if not job.base_rss else min(job.base_rss, out["base_rss"])
@@ -293,8 +305,10 @@ def _find(jobs: list[Job], reader: str, subset: str) -> Job | None:
     return next((j for j in jobs if j.reader == reader and j.subset == subset), None)
 
 
-def _ratios(jobs: list[Job]) -> dict[str, float]:
-    """headroom-ci's throughput (whole command, in-process) over each baseline's, same files, same run."""
+def _ratios(jobs: list[Job]) -> dict[str, dict[str, float]]:
+    """headroom-ci's throughput (whole command, in-process) over each baseline's, same files, same
+    run: from each one's best time, and the median of the rounds' ratios (each round runs every
+    reader back to back, so a ratio of one round compares readers under the same load)."""
     out = {}
     for ours_name in (COMMAND, "headroom-ci", "headroom-ci, 1 job"):
         for subset in ("all", "claude"):
@@ -302,7 +316,10 @@ def _ratios(jobs: list[Job]) -> dict[str, float]:
             for base in ("json.loads", "headroom-ai"):
                 theirs = _find(jobs, base, subset)
                 if ours and theirs:
-                    out[f"{ours_name}|{subset}|{base}"] = ours.mb_per_s / theirs.mb_per_s
+                    paired = sorted(b / o for o, b in zip(ours.seconds, theirs.seconds))
+                    out[f"{ours_name}|{subset}|{base}"] = {
+                        "best": ours.mb_per_s / theirs.mb_per_s, "median_round": paired[len(paired) // 2],
+                        "cpu": min(theirs.cpu) / min(ours.cpu)}
     return out
 
 
@@ -315,13 +332,14 @@ def _found(counts: Counts | None) -> str:
 
 
 def _table(jobs: list[Job]) -> list[str]:
-    head = (f"{'reader':<28} {'corpus':<13} {'files':>5} {'MB':>6} {'best s':>6} {'MB/s':>6} "
+    head = (f"{'reader':<28} {'corpus':<13} {'files':>5} {'MB':>6} {'best s':>6} {'MB/s':>6} {'CPU s':>6} "
             f"{'peak RSS MB':>11} {'+read MB':>8}  found")
     rows = [head, "-" * (len(head) + 30)]
     for j in jobs:
         added = f"{max(0, j.peak_rss - j.base_rss) / MB:>8.1f}" if j.base_rss else f"{'':>8}"
         rows.append(f"{j.reader:<28} {SUBSETS[j.subset]:<13} {j.files:>5} {j.bytes / MB:>6.1f} "
-                    f"{j.best:>6.2f} {j.mb_per_s:>6.1f} {j.peak_rss / MB:>11.1f} {added}  {_found(j.counts)}")
+                    f"{j.best:>6.2f} {j.mb_per_s:>6.1f} {min(j.cpu):>6.2f} {j.peak_rss / MB:>11.1f} {added}  "
+                    f"{_found(j.counts)}")
     return rows
 
 
@@ -336,12 +354,12 @@ def _memory(jobs: list[Job]) -> dict[str, dict[str, int]]:
     return out
 
 
-def _ratio_lines(jobs: list[Job], ratios: dict[str, float], ai_python: str | None) -> list[str]:
-    lines = []
+def _ratio_lines(jobs: list[Job], ratios: dict[str, dict[str, float]], ai_python: str | None) -> list[str]:
+    lines = ["ratios of throughput: best time over best time / median of the rounds' ratios / CPU time"]
     for ours in (COMMAND, "headroom-ci", "headroom-ci, 1 job"):
         for subset in ("all", "claude"):
-            parts = [f"{ratios[f'{ours}|{subset}|{b}']:.2f}x {b}" for b in ("headroom-ai", "json.loads")
-                     if f"{ours}|{subset}|{b}" in ratios]
+            parts = [f"{r['best']:.2f}x / {r['median_round']:.2f}x / {r['cpu']:.2f}x {b}"
+                     for b in ("headroom-ai", "json.loads") if (r := ratios.get(f"{ours}|{subset}|{b}"))]
             if parts:
                 lines.append(f"{ours}, {SUBSETS[subset]}: {', '.join(parts)}")
     if not ai_python:

@@ -5,11 +5,11 @@ import dataclasses
 import errno
 import itertools
 import os
-import threading
 import re
 import stat
 import sys
 import tempfile
+import threading
 from collections import Counter
 from collections import deque
 from collections.abc import Callable
@@ -351,7 +351,8 @@ def _worker_init() -> None:
 
 def _decode_file(path: str, display: str, max_line: int, walked: bool, ident: tuple[int, int], *,
                  pack: bool = True) -> _Decoded:
-    """A worker's task: one transcript file's sessions, then its skips, as _read_file gives them."""
+    """One transcript file's sessions, then its skips, as _read_file gives them: in a worker
+    (packed for the trip back), or here when a batch is due unsent or a worker failed."""
     skips = _Skips()
     skip = skips.at(display)
     sessions: list[Session] = []
@@ -522,7 +523,8 @@ def _read_file(path: Path, *, display: str, walk: _Walk, in_archive: bool,
             # only the archive itself is compared.
             if not in_archive and not walk.first_time(st):
                 return  # already read in this call, under another path
-            head = fh.read(len(_SQLITE_MAGIC))
+            # Unbuffered: a file handed to a worker is not read here beyond its first bytes.
+            head = os.read(fh.fileno(), len(_SQLITE_MAGIC))
             if head.startswith(_ZIP_MAGIC):
                 kind = "zip"
             elif head == _SQLITE_MAGIC:
