@@ -139,8 +139,9 @@ def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr) -> Learned
         raise FatalError(f"no agent sessions found for {repo.resolve()}: pass transcript files or folders")
     aside = miner.set_aside()
     if aside:
-        notes.write("set aside, sessions of other repositories or of none: "
-                    + ", ".join(f"{name} ({n})" for name, n in aside) + "\n")
+        # Repository names come from the sessions' folders: transcript text, fenced in a job log.
+        actions.untrusted("set aside, sessions of other repositories or of none: "
+                          + ", ".join(f"{name} ({n})" for name, n in aside) + "\n", out=notes)
     findings = miner.findings(settings.thresholds)
     analysis = None
     if llm_settings is not None:

@@ -187,7 +187,7 @@ def _publish(pulls: Pulls, s: PrSettings, current: Pull | None, proposal: Propos
     """Creates the pull request, or brings the open one up to date."""
     title, description = s.title or text.title(proposal), text.render(proposal)
     if s.dry_run:
-        out.write(f"title: {title}\n\n{description}\n")
+        actions.untrusted(f"title: {title}\n\n{description}\n", out=out)
     if current is None:
         if s.dry_run:
             return replace(result, operation="created")

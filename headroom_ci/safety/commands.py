@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from headroom_ci.safety import programs
+
 MAX_COMMAND = 200
 
 # What a plain argument may be made of. `<id>`-style placeholders are taken out first.
@@ -31,7 +33,11 @@ _SPECIAL = (
     ("#", "a comment"), ("~", "a home-folder path"),
 )
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
-_URL = re.compile(r"(?i)^(?:[a-z][a-z0-9+.-]*://|git@|www\.)")
+_URL_ANYWHERE = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]*://|(?<![\w.-])www\.|(?<![\w:])//[\w-]+\.[\w.-]+)")
+_SECRET_FILE = re.compile(r"(?i)(?:^|/)(?:\.env(?:\.[\w-]+)?|\.npmrc|\.pypirc|\.netrc|\.git-credentials|id_(?:rsa|dsa|"
+                          r"ecdsa|ed25519)\w*|[\w-]*credentials[\w.-]*|[\w.-]+\.(?:pem|key|p12|pfx|keystore))$")
+# scp-style remotes: user@host:path, host.tld:path.
+_REMOTE = re.compile(r"(?i)^(?:[\w.-]+@[\w.-]+:|[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}:(?!\d+$))")
 
 # Programs whose every use changes the agent's environment, privileges or the network.
 _DENIED_PROGRAMS = {
@@ -62,24 +68,13 @@ _DENIED_FLAGS = {
     "skips permission checks", "--yolo": "skips permission checks", "--insecure": "disables TLS checks",
     "--no-check-certificate": "disables TLS checks", "--trusted-host": "disables TLS checks",
     "--allow-unauthenticated": "disables signature checks", "--unsafe-perm": "runs install scripts as root",
-    "--break-system-packages": "changes the system Python",
+    "--break-system-packages": "changes the system Python", "--admin": "bypasses branch protection",
+    "--upload-pack": "runs a command", "--receive-pack": "runs a command", "--exec": "runs a command",
 }
 # Flags whose value is a package index or source: allowed only when the repository names it.
 _INDEX_FLAGS = frozenset({"--index-url", "--extra-index-url", "-i", "--find-links", "-f", "--registry",
                           "--index", "--default-index", "--source", "--pre-release-index"})
 _INDEX_PROGRAMS = frozenset({"pip", "uv", "npm", "pnpm", "yarn", "poetry", "gem", "bun", "pipx"})
-# How each package manager installs a named package: (program, subcommands).
-_INSTALLS = {
-    "pip": ("install",), "pipx": ("install", "run", "inject"), "uv": ("add",),
-    "uvx": ("",), "poetry": ("add",), "pdm": ("add",), "npm": ("install", "i", "add", "exec"),
-    "npx": ("",), "pnpm": ("add", "install", "i", "dlx"), "pnpx": ("",), "yarn": ("add", "dlx"),
-    "bun": ("add", "install", "i", "x"), "bunx": ("",), "cargo": ("add", "install"), "gem": ("install",),
-    "go": ("get", "install"), "brew": ("install",), "apt": ("install",), "apt-get": ("install",),
-    "conda": ("install",), "mamba": ("install",), "composer": ("require",), "dotnet": ("add",),
-}
-_GIT_CONFIG = frozenset({"config", "credential", "credential-store", "credential-cache"})
-
-
 class Facts(NamedTuple):
     """What the repository itself names: words of its manifests and config (package names,
     index and repository URLs). Gathered at the edge; empty means the strictest screen."""
@@ -117,14 +112,6 @@ def _outside(word: str) -> bool:
     return ".." in value.split("/")
 
 
-def _package(word: str) -> str:
-    """A package argument without its version: `pkg==1.2`, `pkg@1.2`, `@scope/pkg@^1`."""
-    name = re.split(r"[=<>~!]=?|\[", word, maxsplit=1)[0]
-    if "@" in name[1:]:
-        name = name[0] + name[1:].split("@", 1)[0]
-    return name
-
-
 def _named(word: str, facts: Facts) -> bool:
     word = word.rstrip("/")
     return word in facts.names or word.lower() in facts.names
@@ -140,8 +127,7 @@ def problems(command: str, facts: Facts = Facts()) -> list[str]:
     for token, what in _SPECIAL:
         if token in bare and what not in out:
             out.append(what)
-    words = bare.split(" ")
-    words = [w for w in words if w]
+    words = [w for w in bare.split(" ") if w]
     if not words:
         return out
     if not out and not all(_SAFE.fullmatch(w) for w in words):
@@ -150,61 +136,68 @@ def problems(command: str, facts: Facts = Facts()) -> list[str]:
         return out
     if _ASSIGNMENT.match(words[0]):
         return ["sets an environment variable"]
+    out += _arguments(words, facts)
+    if len(words) == 1:
+        program = _program(words[0])
+        if "/" not in words[0] and program in _DENIED_PROGRAMS:
+            out.append(f"`{program}` {_DENIED_PROGRAMS[program]}")
+        return out
+    return list(dict.fromkeys(out + _invocation(words, facts)))
+
+
+def _arguments(words: Sequence[str], facts: Facts) -> list[str]:
+    """What any argument may not be: a URL or remote the repository does not name, a path out of
+    it (also glued to a short option: `-C..`, `-o/etc/x`), the repository's .git folder."""
+    out: list[str] = []
     for w in words:
         value = w.split("=", 1)[1] if w.startswith("-") and "=" in w else w
-        if _URL.match(value) and not _named(value, facts):
-            out.append(f"a URL the repository does not name ({value})")
-        elif _outside(w):
+        glued = w[2:] if re.fullmatch(r"-[A-Za-z].+", w) and "=" not in w else ""
+        url = _URL_ANYWHERE.search(value)
+        if url and not _named(value[url.start():], facts) and not _named(value, facts):
+            out.append(f"a URL the repository does not name ({value[url.start():]})")
+        elif _REMOTE.match(value) and not _named(value, facts):
+            out.append(f"a remote the repository does not name ({value})")
+        elif _outside(value) or (glued and _outside(glued)):
             out.append(f"a path outside the repository ({value})")
-    if len(words) == 1:
-        return out
-    return out + _invocation(words, facts)
-
-
-def _invocation(words: Sequence[str], facts: Facts) -> list[str]:
-    program = _program(words[0])
-    args = list(words[1:])
-    out: list[str] = []
-    if program in _DENIED_PROGRAMS:
-        return [f"`{program}` {_DENIED_PROGRAMS[program]}"]
-    inline = _INLINE.get(program)
-    if inline and any(a.lower() in inline or a.lower().startswith(tuple(f + "=" for f in inline)) for a in args):
-        out.append(f"hands `{program}` code to run")
-    for a in args:
-        flag = a.split("=", 1)[0]
-        if flag in _DENIED_FLAGS:
-            out.append(f"`{flag}` {_DENIED_FLAGS[flag]}")
-    if program == "git":
-        out += _git(args)
-    if program == "gh" and args and args[0] in ("auth", "secret", "ssh-key", "gpg-key", "variable"):
-        out.append(f"`gh {args[0]}` touches credentials")
-    if program in _INDEX_PROGRAMS or (program == "python" and args[:2] == ["-m", "pip"]):
-        out += _indexes(args, facts)
-    out += _installs(program, args, facts)
+        if any(part == ".git" for part in value.split("/")):
+            out.append(f"the repository's .git folder ({value})")
+        if _SECRET_FILE.search(value):
+            out.append(f"a file that holds secrets ({value})")
     return out
 
 
-def _git(args: list[str]) -> list[str]:
+def _invocation(words: Sequence[str], facts: Facts) -> list[str]:
+    inner, wrapper = programs.unwrap(list(words))
+    if wrapper is not None:
+        # The runner's own packages (`uv run --with x`, `mise x npm:x --`), then what it runs.
+        named = programs.packages(_program(words[0]), list(words[1:]), lambda name: _named(name, facts))
+        if not inner:
+            return named
+        return named + (_invocation(inner, facts) if len(inner) > 1 else problems(inner[0], facts))
+    program = _program(words[0])
+    args = list(words[1:])
+    if program in _DENIED_PROGRAMS:
+        return [f"`{program}` {_DENIED_PROGRAMS[program]}"]
     out: list[str] = []
-    while args and args[0].startswith("-"):
-        flag = args.pop(0)
-        if flag == "-c" or flag.startswith("--config-env") or flag.startswith("-c"):
-            return ["`git -c` changes configuration"]
-        if flag in ("-C", "--git-dir", "--work-tree") and args:
-            args.pop(0)
-    if not args:
-        return out
-    sub, rest = args[0], args[1:]
-    if sub in _GIT_CONFIG or (sub == "remote" and rest[:1] and rest[0] in ("add", "set-url")):
-        out.append(f"`git {sub}` changes configuration or credentials")
-    if sub == "push":
-        if any(a in ("-f", "--force", "--mirror", "--delete", "-d", "--prune") or a.startswith("--force")
-               for a in rest):
-            out.append("a force push or remote deletion")
-        if any(a.startswith("+") or (":" in a and not a.startswith("-")) for a in rest):
-            out.append("pushes to a ref other than the current branch's")
-    if sub == "commit" and any(a == "-n" or (re.fullmatch(r"-[a-zA-Z]+", a) and "n" in a) for a in rest):
-        out.append("`git commit -n` skips hooks")
+    inline = _INLINE.get(program)
+    if inline and (any(a.lower() in inline or a.lower().startswith(tuple(f + "=" for f in inline)) for a in args)
+                   or {f[1] for f in inline if len(f) == 2} & programs.short_flags(args)):
+        out.append(f"hands `{program}` code to run")
+    for a in args:
+        name = programs.long_flag(a, tuple(_DENIED_FLAGS))
+        if name is not None:
+            out.append(f"`{name}` {_DENIED_FLAGS[name]}")
+        flag = a.split("=", 1)[0]
+        if flag in programs.WEAKENING:
+            out.append(f"`{flag}` {programs.WEAKENING[flag]}")
+    if program == "git":
+        out += programs.git(args)
+    elif program == "gh":
+        out += programs.gh(args)
+    if program in _INDEX_PROGRAMS or (program == "python" and "pip" in args[:3]):
+        out += _indexes(args, facts)
+    out += programs.packages(program, args, lambda name: _named(name, facts))
+    out += programs.program_flags(program, args)
     return out
 
 
@@ -216,43 +209,4 @@ def _indexes(args: list[str], facts: Facts) -> list[str]:
             value = value or (args[i + 1] if i + 1 < len(args) else "")
             if not _named(value, facts):
                 out.append(f"a package index the repository does not name ({flag} {value})".rstrip())
-    return out
-
-
-def _installs(program: str, args: list[str], facts: Facts) -> list[str]:
-    if program == "python" and args[:2] == ["-m", "pip"]:
-        program, args = "pip", args[2:]
-    if program == "uv" and args[:2] in (["tool", "install"], ["tool", "run"]):
-        program, args = "uvx", args[2:]
-    if program == "uv" and args[:2] == ["pip", "install"]:
-        program, args = "pip", args[1:]
-    subs = _INSTALLS.get(program)
-    if subs is None:
-        return []
-    sub = ""
-    if subs != ("",):
-        if not args or args[0] not in subs:
-            return []
-        sub, args = args[0], args[1:]
-    out: list[str] = []
-    skip_next = False
-    # A runner takes one package and hands it the rest: `npx vitest run`.
-    one = subs == ("",) or program in ("npm", "pnpm", "yarn", "bun", "pipx") and sub in ("exec", "dlx", "x", "run")
-    for a in args:
-        if skip_next:
-            skip_next = False
-            continue
-        if a.startswith("-"):
-            # A flag's value is not a package (`-r requirements.txt`, `--prefix dir`).
-            skip_next = a in ("-r", "--requirement", "-c", "--constraint", "-e", "--editable", "--prefix",
-                              "--target", "-t", "--root", "--python", "-p", "-w", "--workspace", "--filter") \
-                or a in _INDEX_FLAGS
-            continue
-        if a.startswith((".", "/")):
-            continue  # a local path, checked by the path rules
-        name = a.split("@", 1)[0] if program == "go" else _package(a)
-        if name and not _named(name, facts):
-            out.append(f"installs a package the repository does not name ({name})")
-        if one:
-            break
     return out

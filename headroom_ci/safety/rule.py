@@ -63,8 +63,14 @@ _CHECKS = (r"(?:tests?|test\s+suites?|checks?|ci|hooks?|pre-commit|lint(?:ing|er
            r"mypy|eslint|ruff|flake8|pylint|security|verification|validation|sandbox(?:ing)?|safety|guardrails?|"
            r"code\s+review|reviews?|signing|assertions?|warnings?|errors?|failures?)")
 _SKIP = _rx(r"\b(?:skip(?:ping)?|bypass(?:ing)?|disabl(?:e|ing)|turn(?:ing)?\s+off|deactivat(?:e|ing)|"
-            r"suppress(?:ing)?|silenc(?:e|ing)|comment(?:ing)?\s+out|ignor(?:e|ing)|mut(?:e|ing))\b"
-            r"[^.;:\n]{0,30}?\b" + _CHECKS + r"\b")
+            r"suppress(?:ing)?|silenc(?:e|ing)|comment(?:ing)?\s+out|ignor(?:e|ing)|mut(?:e|ing)|delet(?:e|ing)|"
+            r"remov(?:e|ing)|drop(?:ping)?|weaken(?:ing)?|loosen(?:ing)?|relax(?:ing)?|omit(?:ting)?|xfail)\b"
+            r"[^.;:\n]{0,30}?\b(?:" + _CHECKS + r"|jobs?|workflows?|files?|runs?|pytest|jest|vitest|rspec|mocha|"
+            r"go\s+test|cargo\s+test)\b|\bcomment\w*\b[^.;:\n]{0,30}\bout\b")
+# "Don't run the tests", "no need to wait for review".
+_NOT_CHECKING = _rx(r"\b(?:do\s+not|don't|never|no\s+need\s+to|without)\s+(?:run(?:ning)?|execut(?:e|ing)|wait(?:ing)?"
+                    r"\s+for|check(?:ing)?|open(?:ing)?)\b[^.;\n]{0,20}\b(?:tests?|checks?|ci|linters?|hooks?|reviews?|"
+                    r"pull\s+requests?|prs?)\b")
 _MASKING = _rx(r"--no-verify\b|\|\|\s*(?:true|:|exit\s+0)(?![\w-])|\bcontinue-on-error\b|\ballow[_-]failures?\b|"
                r"--dangerously-skip-permissions|--yolo\b|pytest\.mark\.(?:skip|xfail)|@(?:unittest\.)?skip\b|"
                r"\b(?:it|describe|test)\.skip\(|\bxit\(|type:\s*ignore|\bnoqa\b|eslint-disable|@ts-(?:ignore|nocheck)|"
@@ -73,8 +79,9 @@ _SECRET_NOUN = (r"(?:\b(?:secrets?|credentials?|passwords?|api[ _-]?keys?|privat
                 r"(?:access|auth|api|bearer|github|gh|npm|pypi|secret|session|personal\s+access)[ _-]?tokens?|"
                 r"env(?:ironment)?\s+(?:variables|vars)|cookies?)\b|\.env\b)")
 _EXFILTRATION = (
-    _rx(r"\b(?:send|post|upload|exfiltrat\w*|leak|forward|share|e-?mail|transmit|expose|publish)\b[^;\n]{0,40}?"
-        + _SECRET_NOUN),
+    _rx(r"\b(?:send|post|upload|exfiltrat\w*|leak|forward|share|e-?mail|transmit|expose|publish|show|print|paste|"
+        r"log|echo|display|reveal|output|dump|include|commit|add|attach|copy)\b[^;\n]{0,40}?" + _SECRET_NOUN),
+    _rx(r"\b(?:value|contents?)\s+of\s+(?:the\s+)?\$?[A-Z][A-Z0-9_]*(?:TOKEN|SECRET|KEY|PASSWORD)\b"),
     _rx(r"\bprintenv\b|\benv\s*\||\bset\s*\||\becho\s+[\"']?\$\{?\w*(?:TOKEN|SECRET|PASSW(?:OR)?D|KEY)\b"),
     _rx(r"(?:~|\$HOME|\$\{HOME\})/\.(?:ssh|aws|gnupg|netrc|npmrc|pypirc|docker/config)|\bid_(?:rsa|ed25519|ecdsa)\b|"
         r"\bcat\s+\S*\.env\b"),
@@ -86,10 +93,16 @@ _CREDENTIALS = (
         r"npm|pypi|deploy|personal\s+access)[ _-]?tokens?|ssh\s+keys?|deploy\s+keys?|secrets?|authorized_keys|"
         r"known_hosts)\b"),
 )
+_PERMISSIONS = _rx(r"\b(?:answer|say|reply)\s+yes\b|\ballowedTools\b|\bBash\(\*\)|\bauto-?approv\w*|"
+                  r"\bsandbox\w*\b[^.;\n]{0,20}\b(?:off|disabled?|false|none)\b|\.(?:claude|codex|gemini)/|"
+                  r"\bsettings\.json\b|\bpermission\s+(?:mode|prompts?)\b")
 _BRANCH_POLICY = (
     _rx(r"\b(?:push|commit|merge)\w*\b[^.;\n]{0,30}\b(?:directly|straight)\b[^.;\n]{0,20}\b(?:to|into|on)\b"
         r"[^.;\n]{0,12}\b(?:main|master|trunk|default\s+branch|production|release)\b"),
     _rx(r"\bforce[- ]?push\w*\b|\bpush\b[^.;\n]{0,20}--force\b"),
+    _rx(r"\bcommit\w*\s+(?:directly\s+)?(?:to|on|into)\s+(?:the\s+)?(?:main|master|trunk|default\s+branch)\b"),
+    _rx(r"\b(?:merge|approve)\w*\s+(?:your|its|their|the\s+agent's)\s+own\b|\bwithout\s+(?:a\s+|any\s+)?"
+        r"(?:waiting\s+for\s+)?(?:reviews?|approvals?|pull\s+requests?)\b"),
 )
 _FETCH = r"(?:curl|wget|fetch|iwr|irm|invoke-webrequest|invoke-restmethod)"
 _RUNNER = (r"(?:sudo\s+(?:-\S+\s+)*)?(?:env\s+(?:\S+=\S*\s+)*)?(?:(?:ba|z|k|c|tc|da|fi|a)?sh|python[\d.]*|perl|"
@@ -107,8 +120,14 @@ _MARKUP = (
     (re.compile(r"<\s*/?\s*[A-Za-z][\w:-]*(?:\s[^<>]*)?/?\s*>"), "HTML"),
     (re.compile(r"(?<![\w.`/-])@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\b"), "an @mention"),
     (re.compile(r"^\s*(?:::|##\[)|\n\s*(?:::|##\[)"), "a workflow command"),
+    (re.compile(r"&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]{1,31});"), "an HTML entity"),
+    (re.compile(r"\\[!-/:-@\[-`{-~]"), "a markdown escape"),
+    (re.compile(r"[\[\]]"), "brackets (a markdown link)"),
+    (re.compile(r"(?<![\w.-])[\w.-]+/[\w.-]+#\d|(?<![\w&])#\d|\bGH-\d|\b[\w.+-]+@[\w-]+\.[\w.-]+"),
+     "a reference or an address GitHub links"),
 )
-_URL = _rx(r"\b[a-z][a-z0-9+.-]*://[^\s`<>\"')\]]+|\bwww\.[^\s`<>\"')\]]+|\b(?:javascript|data|vbscript):(?!\s)")
+_URL = _rx(r"\b[a-z][a-z0-9+.-]*://[^\s`<>\"')\]]+|\bwww\.[^\s`<>\"')\]]+|\b(?:javascript|data|vbscript):(?!\s)|"
+          r"(?<![\w:/])//[\w-]+\.[\w.-]+[^\s`<>\"')\]]*")
 _INSTALL_WORDS = _rx(r"\b(?:install|installing|add|adding)\b")
 
 
@@ -142,6 +161,10 @@ def danger(text: str) -> list[str]:
         out.append(f"could send out or expose secrets ({m.group(0).strip()!r})")
     if m := _first(_CREDENTIALS, text):
         out.append(f"touches credentials ({m.group(0).strip()!r})")
+    if m := _NOT_CHECKING.search(text):
+        out.append(f"tells the agent to skip a check or a review ({m.group(0).strip()!r})")
+    if m := _PERMISSIONS.search(text):
+        out.append(f"changes what the agent is allowed to do ({m.group(0).strip()!r})")
     if m := _first(_PIPE_TO_SHELL, text):
         out.append(f"pipes a download into a shell ({m.group(0).strip()!r})")
     if m := _first(_BRANCH_POLICY, text):
@@ -166,6 +189,8 @@ def problems(content: str, facts: Facts = Facts()) -> list[str]:
     if len(content) > MAX_RULE_CHARS:
         return [f"longer than {MAX_RULE_CHARS} characters"]
     out = _alphabet(content)
+    if any(ch in content for ch in "\r\n"):
+        out.append("more than one line")
     if hidden := hidden_unicode(content):
         out.append("hidden unicode: " + ", ".join(p.text for p in hidden))
     text = fold(content)

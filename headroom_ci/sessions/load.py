@@ -442,7 +442,9 @@ def _read_dir(root: Path, *, display: str, walk: _Walk, in_archive: bool) -> Ite
         dirnames.sort()
         # A bundle's manifest names the CI run of every session below it.
         manifest = _manifest(here) if MANIFEST in filenames else None
-        run = runs[dirpath] = run_of(manifest) or runs.get(os.path.dirname(dirpath))
+        # The outermost manifest names the run (fetch writes it from the API); one an artifact
+        # carries inside itself may not say otherwise.
+        run = runs[dirpath] = runs.get(os.path.dirname(dirpath)) or run_of(manifest)
         if is_bundle(manifest):
             # Its raw/ copies are the sessions of its normalized files again: read those once.
             dirnames[:] = [d for d in dirnames if d != RAW_DIR]
