@@ -176,6 +176,22 @@ def _folder(path: str) -> str:
     return posixpath.dirname(path.rstrip("/")) or "."
 
 
+def _closest(wanted: str, candidates: set[str]) -> str | None:
+    """The listed file that shares the most leading folders with the wanted path; None on a tie
+    (`web/src/lib/api.ts` or `web/src/mocks/api.ts` for `web/src/api.ts`: a listing does not say)."""
+    def shared(path: str) -> int:
+        n = 0
+        for a, b in zip(wanted.split("/"), path.split("/")):
+            if a != b:
+                break
+            n += 1
+        return n
+    ranked = sorted(candidates, key=lambda p: (-shared(p), p))
+    if len(ranked) > 1 and shared(ranked[0]) == shared(ranked[1]):
+        return None
+    return ranked[0]
+
+
 def is_narrowed(call: ToolCall) -> bool:
     """A search narrowed by a file filter or an output mode that can hide matches."""
     return any(call.input.get(k) for k in _NARROWING)
@@ -279,11 +295,13 @@ class _Session:
                 return sig.path, j
         for j in window:
             if self.sigs[j].kind in ("glob", "search", "shell") and self.ok(j):
-                for line in self.calls[j].output.splitlines()[:200]:
-                    found = _listed_path(line, self.roots)
-                    if found and found != wanted and (posixpath.basename(found) == name or (
-                            _folder(found) == folder and _similar_name(name, posixpath.basename(found)))):
-                        return found, j
+                listed = {found for line in self.calls[j].output.splitlines()[:200]
+                          if (found := _listed_path(line, self.roots)) and found != wanted and (
+                              posixpath.basename(found) == name or (
+                                  _folder(found) == folder and _similar_name(name, posixpath.basename(found))))}
+                if listed:
+                    best = _closest(wanted, listed)
+                    return (best, j) if best else None
         return None
 
     def paged_read(self, i: int) -> int | None:
