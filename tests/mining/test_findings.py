@@ -236,3 +236,21 @@ def test_the_repository_with_most_sessions_counts_its_subfolders() -> None:
     miner.add(_path_miss("e", "/Users/a/shop/e2e"))
     assert miner.set_aside() == [("scratch", 2)]
     assert miner.stats().sessions == 3
+
+
+def test_evidence_keeps_a_fixed_example_before_unfixed_ones() -> None:
+    miner = Miner()
+    for sid in "abcd":
+        miner.add(session(FAIL, sid=sid))
+    for sid in "gh":
+        miner.add(session(FAIL, FIX, sid=sid))
+    (f,) = miner.findings(Thresholds(min_sessions=2, min_fixes=2))
+    assert [e.fixing for e in f.evidence] == ["uv run pytest", "uv run pytest", None, None, None]
+
+
+def test_another_repository_with_files_of_its_own_is_set_aside() -> None:
+    miner = Miner()
+    for sid in "ab":
+        miner.add(_path_miss(sid, "/Users/a/shop"))
+    miner.add(session(*[_read(f"posts/p{i}.md", exists=True) for i in range(3)], sid="c", cwd="/Users/a/blog"))
+    assert miner.set_aside() == [("blog", 1)]

@@ -238,6 +238,12 @@ def test_error_line_of_gemini_shell_output() -> None:
     assert obs.error == "bash: line 1: rg: command not found"
 
 
+def test_the_error_line_is_cut_at_160_characters() -> None:
+    s = session(bash("make x", "Exit code 2\nmake: *** " + "y" * 300, code=2))
+    (obs,) = observe(s, roots=repo_roots(cwd=s.cwd))
+    assert obs.error == ("make: *** " + "y" * 300)[:160]
+
+
 def test_evidence_is_repo_relative_and_measured() -> None:
     s = session(bash(f"python3 -m pytest {ROOT}/tests", f"Exit code 1\n{NO_FASTAPI}", code=1),
                 bash(f"uv run pytest {ROOT}/tests", "3 passed"))
