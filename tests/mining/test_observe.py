@@ -119,6 +119,14 @@ def _seen(*specs: Spec) -> list[tuple[str, str, str | None, str | None]]:
                        "    git push --set-upstream origin x", code=128),
                   bash("git push --set-upstream origin x", "ok")],
                  [("variant", "git push", "git push --set-upstream", None)], id="the-flag-the-error-names"),
+    pytest.param([bash("git add .env", "Exit code 1\nThe following paths are ignored by one of your .gitignore files:\n"
+                       ".env\nhint: Use -f if you really want to add them.", code=1),
+                  bash("git add -f .env", "")],
+                 [], id="a-forcing-hint-is-never-a-fix"),
+    pytest.param([bash("git push", "Exit code 1\n ! [rejected] main -> main (fetch first)\nhint: Updates were rejected "
+                       "because the remote contains work that you do not have locally.", code=1),
+                  bash("git pull --rebase", "Successfully rebased"), bash("git push", "main -> main")],
+                 [], id="the-remotes-state-is-no-prerequisite"),
     pytest.param([bash("gh api repos/o/r/pulls/3/comments/991", "Exit code 1\ngh: Not Found (HTTP 404)", code=1),
                   bash("gh api repos/o/r/pulls/comments/991", "{}")],
                  [("variant", "gh api repos/o/r/pulls/N/comments/N", "gh api repos/o/r/pulls/comments/N", None)],
