@@ -40,6 +40,7 @@ from headroom_ci.mining.commands import parse_command
     pytest.param("# build first\nmake build", Command("make build", "build", "make", "build", None), id="comment-line"),
     pytest.param("mise exec -- golangci-lint run ./...",
                  Command("mise exec golangci-lint", "golangci-lint", "mise", "lint", None), id="mise-exec"),
+    pytest.param("git -C services/api", Command("git", "git", "git", "other", "services/api"), id="git-C-alone"),
     pytest.param("python3 -m", Command("python3", "python3", "python3", "other", None), id="python-m-alone"),
     pytest.param("npm run", Command("npm run", "run", "npm", "other", None), id="npm-run-alone-lists-scripts"),
     pytest.param("(cd web && npm test)", Command("npm test", "test", "npm", "test", "web"), id="subshell"),

@@ -254,3 +254,30 @@ def test_another_repository_with_files_of_its_own_is_set_aside() -> None:
         miner.add(_path_miss(sid, "/Users/a/shop"))
     miner.add(session(*[_read(f"posts/p{i}.md", exists=True) for i in range(3)], sid="c", cwd="/Users/a/blog"))
     assert miner.set_aside() == [("blog", 1)]
+
+
+def test_a_missing_folder_is_found_whatever_failed_before_it() -> None:
+    miner = Miner()
+    for sid in "abc":
+        miner.add(session(LINT, _read("src/commands/run.py", exists=False), _read("src/commands/init.py", exists=False),
+                          sid=sid))
+    assert ("folder", "src/commands", None) in _kinds(miner)
+
+
+def test_a_resumed_session_adds_only_its_new_calls() -> None:
+    first = session(FAIL, FIX, sid="s1")
+    resumed = session(FAIL, FIX, LINT, sid="s1")
+    resumed = dataclasses.replace(resumed, tool_calls=(*first.tool_calls, *(
+        dataclasses.replace(c, call_id=f"new{i}") for i, c in enumerate(resumed.tool_calls[2:]))))
+    miner = Miner()
+    miner.add(first)
+    miner.add(resumed)
+    assert (miner.stats().sessions, miner.stats().tool_calls) == (1, 3)
+
+
+def test_the_repository_at_repo_path_is_found_by_its_folder() -> None:
+    miner = Miner(repo_path="/work/checkout")
+    miner.add(_path_miss("a", "/work/checkout/web"))
+    for sid in "bc":
+        miner.add(_path_miss(sid, "/Users/x/other"))
+    assert miner.set_aside() == [("other", 2)]
