@@ -54,3 +54,13 @@ def test_parse_command(cmd: str, expected: Command) -> None:
 def test_wrappers_run_the_tool_they_name(wrapper: str) -> None:
     assert parse_command(f"{wrapper} pytest -q tests/") == Command(
         f"{wrapper} pytest", "pytest", wrapper.split()[0], "test", None)
+
+
+@pytest.mark.parametrize("cmd, expected", [
+    pytest.param("bunx vitest run", Command("bunx vitest", "vitest", "bunx", "test", None), id="bunx"),
+    pytest.param("pnpx vitest run", Command("pnpx vitest", "vitest", "pnpx", "test", None), id="pnpx"),
+    pytest.param("uvx ruff check .", Command("uvx ruff check", "ruff check", "uvx", "lint", None), id="uvx"),
+    pytest.param("uv run", Command("uv run", "uv run", "uv", "other", None), id="a-wrapper-with-nothing-to-run"),
+])
+def test_one_word_wrappers(cmd: str, expected: Command) -> None:
+    assert parse_command(cmd) == expected

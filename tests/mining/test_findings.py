@@ -277,7 +277,54 @@ def test_a_resumed_session_adds_only_its_new_calls() -> None:
 
 def test_the_repository_at_repo_path_is_found_by_its_folder() -> None:
     miner = Miner(repo_path="/work/checkout")
-    miner.add(_path_miss("a", "/work/checkout/web"))
     for sid in "bc":
         miner.add(_path_miss(sid, "/Users/x/other"))
+    miner.add(_path_miss("a", "/work/checkout/web"))
     assert miner.set_aside() == [("other", 2)]
+
+
+@pytest.mark.parametrize("shared, merged", [
+    pytest.param(2, False, id="half-the-files-is-another-repository"),
+    pytest.param(3, True, id="most-of-the-files-is-this-repository"),
+])
+def test_checkouts_of_other_names_share_most_files(shared: int, merged: bool) -> None:
+    mine = [_read(f"src/m{i}.py", exists=True) for i in range(4)]
+    theirs = [_read(f"src/m{i}.py", exists=True) for i in range(shared)] + [
+        _read(f"lib/x{i}.py", exists=True) for i in range(4 - shared)]
+    miner = Miner()
+    for sid in "ab":
+        miner.add(session(*mine, sid=sid))
+    miner.add(session(*theirs, sid="c", cwd="/Users/b/fix-cart"))
+    assert miner.set_aside() == ([] if merged else [("fix-cart", 1)])
+
+
+def test_three_files_all_shared_are_enough() -> None:
+    miner = Miner()
+    for sid in "ab":
+        miner.add(session(*[_read(f"src/m{i}.py", exists=True) for i in range(3)], sid=sid))
+    miner.add(session(*[_read(f"src/m{i}.py", exists=True) for i in range(3)], sid="c", cwd="/Users/b/fix-cart"))
+    assert miner.set_aside() == []
+
+
+def test_a_place_that_fails_in_two_sessions_and_succeeds_in_one_is_not_wrong() -> None:
+    miner = Miner()
+    for i in range(2):
+        miner.add(session(_grep("src/core", False), _grep("src/session", True), sid=f"miss{i}"))
+    miner.add(session(_grep("src/core", True), sid="hit"))
+    assert _kinds(miner) == []
+
+
+def test_a_folder_read_once_against_three_failures_is_still_missing() -> None:
+    miner = Miner()
+    for sid in "abc":
+        miner.add(session(_read("src/commands/run.py", exists=False), _read("src/commands/init.py", exists=False),
+                          sid=sid))
+    miner.add(session(_read("src/commands/help.py", exists=True), sid="d"))
+    assert ("folder", "src/commands", None) in _kinds(miner)
+
+
+def test_a_subagent_without_a_parent_counts_alone() -> None:
+    miner = Miner()
+    for i in range(2):
+        miner.add(dataclasses.replace(_path_miss(f"agent{i}", "/w/shop"), subagent=True, parent_id=None))
+    assert [f.sessions for f in miner.findings()] == [2]
