@@ -71,7 +71,7 @@ ROOTS = (f"/home/runner/work/{REPO}/{REPO}", f"/__w/{REPO}/{REPO}")
 LABELS_FILE = "labels.json"
 GENERATOR_VERSION = 1
 
-KINDS = ("runner", "alternative", "path", "scope", "large_file", "permission", "loop")
+KINDS = ("runner", "alternative", "variant", "prerequisite", "path", "scope", "large_file", "permission", "loop")
 TRAP_KINDS = ("once", "transient", "dev", "rejected_once", "fix_once")
 
 
@@ -320,6 +320,10 @@ PYTEST_TAILS = ("", " -x", " -q", " -k test_total", " tests/test_cart.py", " tes
 VITEST_TAILS = (" run", " run web/src/cart", " run --reporter=dot", " run -t 'applies discount'")
 
 COMMANDS: tuple[Cmd, ...] = (
+    Cmd("V-gh-pr-diff-stat", "variant", "gh pr diff --stat", "gh pr diff --name-only", "gh pr diff{tail} --stat",
+        "gh pr diff{tail} --name-only", (" 12", " 88", " 104"),
+        lambda rng: ("unknown flag: --stat\n\nUsage:  gh pr diff [<number> | <url> | <branch>] [flags]", 1),
+        lambda rng: "src/shop/cart.py\nsrc/shop/pricing.py", note="gh pr diff has no --stat flag"),
     Cmd("R-python3-pytest", "runner", "python3 -m pytest", "uv run pytest", "python3 -m pytest{tail}",
         "uv run pytest{tail}", PYTEST_TAILS, import_error("fastapi"), pytest_passed,
         loop="python3 -m pytest -x", loop_ok="uv run pytest -x", loop_key="pythonN -m pytest -x",
@@ -515,6 +519,69 @@ class Denied:
                 steps.append(sh(cmd, self.text.replace("{root}", ctx.root), self.code))
             steps += gap(ctx, rng.randint(0, 1))
         return Episode(steps)
+
+
+@dataclass(frozen=True)
+class Prereq:
+    """A command that fails until another one has run (the error says which), then passes."""
+
+    id: str
+    key: str             # the failing command's head, as the miner reports it
+    fix: str             # the prerequisite's head
+    cmd: str
+    prep: str
+    error: str
+    prep_out: str
+    passed: str
+    formats: tuple[Fmt, ...] = ALL
+    kind: str = "prerequisite"
+
+    def episode(self, ctx: Ctx, fixed: bool, loop: bool = False) -> Episode:
+        steps = [sh(self.cmd, self.error, 1), *gap(ctx)]
+        if not fixed:
+            return Episode(steps)
+        return Episode([*steps, sh(self.prep, self.prep_out), sh(self.cmd, self.passed)], self.prep)
+
+
+PREREQS: tuple[Prereq, ...] = (
+    Prereq("Q-mix-deps", "mix test", "mix deps.get", "mix test", "mix deps.get",
+           'Unchecked dependencies for environment test:\n* jason (Hex package)\n'
+           '  the dependency is not available, run "mix deps.get"\n** (Mix) Can\'t continue due to errors on dependencies',
+           "Resolving Hex dependencies...\nAll dependencies are up to date", "Finished in 0.4 seconds\n12 tests, 0 failures"),
+    Prereq("Q-go-mod-tidy", "go build", "go mod tidy", "go build ./...", "go mod tidy",
+           "go: updates to go.mod needed; to update it:\n\tgo mod tidy", "go: finding module for package x", ""),
+)
+
+
+@dataclass(frozen=True)
+class Renamed:
+    """A file renamed in its folder (`logging.py` → `logger.py`): the agent lists the folder or reads
+    the new name next; another file of the folder read first is not the fix."""
+
+    id: str
+    wrong: str
+    right: str
+    neighbour: str   # another file of the same folder
+    formats: tuple[Fmt, ...] = FILE_TOOLS
+
+    def episode(self, ctx: Ctx, fixed: bool, loop: bool = False) -> Episode:
+        rng = ctx.rng
+        steps = [Step("read", path=self.wrong, fail="missing"), *gap(ctx)]
+        if rng.random() < 0.5:
+            steps.append(read_ok(ctx, self.neighbour))
+        if not fixed:
+            return Episode(steps)
+        if rng.random() < 0.5:
+            folder = posixpath.dirname(self.right)
+            steps.append(Step("glob", pattern=f"{folder}/*", hits=(self.neighbour, self.right)))
+        steps.append(read_ok(ctx, self.right))
+        return Episode(steps)
+
+
+RENAMED: tuple[Renamed, ...] = (
+    Renamed("N-logger", "src/shop/log/logging.py", "src/shop/log/logger.py", "src/shop/log/handlers.py"),
+    Renamed("N-lint-config", "web/.eslintrc.yml", "web/.eslintrc.yaml", "web/package.json"),
+)
 
 
 PATHS: tuple[PathMove, ...] = (
@@ -990,6 +1057,12 @@ def _plant_learning(rng: random.Random, plans: list[Plan], pattern: Any) -> list
             out.append(Label(pattern.id + "-loop", "loop", key, (pattern.loop_ok or "",), loops,
                              loop_runs, loops, f"`{pattern.loop}` retried 3-5 times, then `{pattern.loop_ok}`"))
         return out
+    if isinstance(pattern, Prereq):
+        return [Label(pattern.id, "prerequisite", pattern.key, (pattern.fix,), n, runs, sum(fixed),
+                      f"run {pattern.fix} first")]
+    if isinstance(pattern, Renamed):
+        return [Label(pattern.id, "path", pattern.wrong, (pattern.right,), n, runs, sum(fixed),
+                      f"renamed to {pattern.right}")]
     if isinstance(pattern, PathMove):
         return [Label(pattern.id, "path", pattern.wrong, (pattern.right,), n, runs, sum(fixed),
                       f"the file is at {pattern.right}")]
@@ -1277,7 +1350,7 @@ def _write(root: Path, run_id: str, plan: Plan, steps: list[Step], rng: random.R
 
 
 def learnings() -> tuple[Any, ...]:
-    return (*COMMANDS, *PATHS, *SCOPES, *LARGE, *DENIED)
+    return (*COMMANDS, *PREREQS, *PATHS, *RENAMED, *SCOPES, *LARGE, *DENIED)
 
 
 def traps() -> tuple[tuple[Any, str], ...]:

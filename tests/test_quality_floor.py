@@ -19,4 +19,5 @@ def test_precision_and_recall_stay_above_the_floor(tmp_path: Path, seed: int) ->
     s = score(labels, run_pipeline(labels))
     assert (s.total.precision or 0.0) >= FLOOR, s.false_positives
     assert (s.total.recall or 0.0) >= FLOOR, s.misses
-    assert {lb.kind for lb in labels.labels} >= {"runner", "alternative", "path", "scope", "large_file", "loop"}
+    assert {lb.kind for lb in labels.labels} >= {"runner", "alternative", "variant", "prerequisite", "path", "scope",
+                                                 "large_file", "permission", "loop"}

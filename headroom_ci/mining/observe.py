@@ -44,6 +44,7 @@ _DENIED = re.compile(r"permission denied: ([^\s'\",()]+)", re.I)
 _DENIED_BASH = re.compile(r"([^\s'\",():]+): permission denied", re.I)
 _CD_MISSING = re.compile(r"(?:^|\s|:)cd(?::\d+)?: (?:no such file or directory: (\S+)|(\S+): No such file or directory)")
 _UNKNOWN_SKILL = re.compile(r"^Unknown skill: ([\w:.-]+)")
+_FORCE = frozenset({"-f", "--force", "--force-with-lease", "--no-verify", "-n", "--allow-empty", "-D"})
 # Grep filters that narrow a search: an empty answer says nothing about the folder.
 _NARROWING = ("glob", "type", "include", "-i", "multiline")
 _PAGED = frozenset({"offset", "limit", "start_line", "end_line", "line_start", "pages", "startLine"})
@@ -176,6 +177,22 @@ def _folder(path: str) -> str:
     return posixpath.dirname(path.rstrip("/")) or "."
 
 
+def _closest(wanted: str, candidates: set[str]) -> str | None:
+    """The listed file that shares the most leading folders with the wanted path; None on a tie
+    (`web/src/lib/api.ts` or `web/src/mocks/api.ts` for `web/src/api.ts`: a listing does not say)."""
+    def shared(path: str) -> int:
+        n = 0
+        for a, b in zip(wanted.split("/"), path.split("/")):
+            if a != b:
+                break
+            n += 1
+        return n
+    ranked = sorted(candidates, key=lambda p: (-shared(p), p))
+    if len(ranked) > 1 and shared(ranked[0]) == shared(ranked[1]):
+        return None
+    return ranked[0]
+
+
 def is_narrowed(call: ToolCall) -> bool:
     """A search narrowed by a file filter or an output mode that can hide matches."""
     return any(call.input.get(k) for k in _NARROWING)
@@ -210,8 +227,9 @@ class _Session:
             if (call.error_category == "usage_error" and same_args and not same_flags) or (
                     call.error_category == "http_error" and same_flags and not same_args):
                 return j  # a wrong flag and only the flags changed, a wrong API path and only it changed
-            if added and any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", call.output) for f in added):
-                return j  # the error's own hint
+            if added and not set(added) & _FORCE and any(
+                    re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", call.output) for f in added):
+                return j  # the error's own hint (never a forcing one: `git add -f` adds an ignored file)
             return None
         return None
 
@@ -246,6 +264,8 @@ class _Session:
         """A command that ran between a failure and the same command passing, and that prepares it:
         an install or a build, or the command the error itself asked for (`run mix deps.get`)."""
         out = self.calls[i].output
+        if self.sigs[i].program in ("git", "gh"):
+            return None  # `git pull` before `git push`: the remote's state that day, not the repository's
         for k in range(i + 1, j):
             sig = self.sigs[k]
             if sig.kind != "shell" or not sig.head or sig.head == self.sigs[i].head or not self.ok(k):
@@ -279,11 +299,13 @@ class _Session:
                 return sig.path, j
         for j in window:
             if self.sigs[j].kind in ("glob", "search", "shell") and self.ok(j):
-                for line in self.calls[j].output.splitlines()[:200]:
-                    found = _listed_path(line, self.roots)
-                    if found and found != wanted and (posixpath.basename(found) == name or (
-                            _folder(found) == folder and _similar_name(name, posixpath.basename(found)))):
-                        return found, j
+                listed = {found for line in self.calls[j].output.splitlines()[:200]
+                          if (found := _listed_path(line, self.roots)) and found != wanted and (
+                              posixpath.basename(found) == name or (
+                                  _folder(found) == folder and _similar_name(name, posixpath.basename(found))))}
+                if listed:
+                    best = _closest(wanted, listed)
+                    return (best, j) if best else None
         return None
 
     def paged_read(self, i: int) -> int | None:

@@ -40,6 +40,8 @@ from headroom_ci.mining.commands import parse_command
     pytest.param("# build first\nmake build", Command("make build", "build", "make", "build", None), id="comment-line"),
     pytest.param("mise exec -- golangci-lint run ./...",
                  Command("mise exec golangci-lint", "golangci-lint", "mise", "lint", None), id="mise-exec"),
+    pytest.param("git -C services/api", Command("git", "git", "git", "other", "services/api"), id="git-C-alone"),
+    pytest.param("python3 -m", Command("python3", "python3", "python3", "other", None), id="python-m-alone"),
     pytest.param("npm run", Command("npm run", "run", "npm", "other", None), id="npm-run-alone-lists-scripts"),
     pytest.param("(cd web && npm test)", Command("npm test", "test", "npm", "test", "web"), id="subshell"),
 ])
@@ -52,3 +54,13 @@ def test_parse_command(cmd: str, expected: Command) -> None:
 def test_wrappers_run_the_tool_they_name(wrapper: str) -> None:
     assert parse_command(f"{wrapper} pytest -q tests/") == Command(
         f"{wrapper} pytest", "pytest", wrapper.split()[0], "test", None)
+
+
+@pytest.mark.parametrize("cmd, expected", [
+    pytest.param("bunx vitest run", Command("bunx vitest", "vitest", "bunx", "test", None), id="bunx"),
+    pytest.param("pnpx vitest run", Command("pnpx vitest", "vitest", "pnpx", "test", None), id="pnpx"),
+    pytest.param("uvx ruff check .", Command("uvx ruff check", "ruff check", "uvx", "lint", None), id="uvx"),
+    pytest.param("uv run", Command("uv run", "uv run", "uv", "other", None), id="a-wrapper-with-nothing-to-run"),
+])
+def test_one_word_wrappers(cmd: str, expected: Command) -> None:
+    assert parse_command(cmd) == expected

@@ -236,3 +236,95 @@ def test_the_repository_with_most_sessions_counts_its_subfolders() -> None:
     miner.add(_path_miss("e", "/Users/a/shop/e2e"))
     assert miner.set_aside() == [("scratch", 2)]
     assert miner.stats().sessions == 3
+
+
+def test_evidence_keeps_a_fixed_example_before_unfixed_ones() -> None:
+    miner = Miner()
+    for sid in "abcd":
+        miner.add(session(FAIL, sid=sid))
+    for sid in "gh":
+        miner.add(session(FAIL, FIX, sid=sid))
+    (f,) = miner.findings(Thresholds(min_sessions=2, min_fixes=2))
+    assert [e.fixing for e in f.evidence] == ["uv run pytest", "uv run pytest", None, None, None]
+
+
+def test_another_repository_with_files_of_its_own_is_set_aside() -> None:
+    miner = Miner()
+    for sid in "ab":
+        miner.add(_path_miss(sid, "/Users/a/shop"))
+    miner.add(session(*[_read(f"posts/p{i}.md", exists=True) for i in range(3)], sid="c", cwd="/Users/a/blog"))
+    assert miner.set_aside() == [("blog", 1)]
+
+
+def test_a_missing_folder_is_found_whatever_failed_before_it() -> None:
+    miner = Miner()
+    for sid in "abc":
+        miner.add(session(LINT, _read("src/commands/run.py", exists=False), _read("src/commands/init.py", exists=False),
+                          sid=sid))
+    assert ("folder", "src/commands", None) in _kinds(miner)
+
+
+def test_a_resumed_session_adds_only_its_new_calls() -> None:
+    first = session(FAIL, FIX, sid="s1")
+    resumed = session(FAIL, FIX, LINT, sid="s1")
+    resumed = dataclasses.replace(resumed, tool_calls=(*first.tool_calls, *(
+        dataclasses.replace(c, call_id=f"new{i}") for i, c in enumerate(resumed.tool_calls[2:]))))
+    miner = Miner()
+    miner.add(first)
+    miner.add(resumed)
+    assert (miner.stats().sessions, miner.stats().tool_calls) == (1, 3)
+
+
+def test_the_repository_at_repo_path_is_found_by_its_folder() -> None:
+    miner = Miner(repo_path="/work/checkout")
+    for sid in "bc":
+        miner.add(_path_miss(sid, "/Users/x/other"))
+    miner.add(_path_miss("a", "/work/checkout/web"))
+    assert miner.set_aside() == [("other", 2)]
+
+
+@pytest.mark.parametrize("shared, merged", [
+    pytest.param(2, False, id="half-the-files-is-another-repository"),
+    pytest.param(3, True, id="most-of-the-files-is-this-repository"),
+])
+def test_checkouts_of_other_names_share_most_files(shared: int, merged: bool) -> None:
+    mine = [_read(f"src/m{i}.py", exists=True) for i in range(4)]
+    theirs = [_read(f"src/m{i}.py", exists=True) for i in range(shared)] + [
+        _read(f"lib/x{i}.py", exists=True) for i in range(4 - shared)]
+    miner = Miner()
+    for sid in "ab":
+        miner.add(session(*mine, sid=sid))
+    miner.add(session(*theirs, sid="c", cwd="/Users/b/fix-cart"))
+    assert miner.set_aside() == ([] if merged else [("fix-cart", 1)])
+
+
+def test_three_files_all_shared_are_enough() -> None:
+    miner = Miner()
+    for sid in "ab":
+        miner.add(session(*[_read(f"src/m{i}.py", exists=True) for i in range(3)], sid=sid))
+    miner.add(session(*[_read(f"src/m{i}.py", exists=True) for i in range(3)], sid="c", cwd="/Users/b/fix-cart"))
+    assert miner.set_aside() == []
+
+
+def test_a_place_that_fails_in_two_sessions_and_succeeds_in_one_is_not_wrong() -> None:
+    miner = Miner()
+    for i in range(2):
+        miner.add(session(_grep("src/core", False), _grep("src/session", True), sid=f"miss{i}"))
+    miner.add(session(_grep("src/core", True), sid="hit"))
+    assert _kinds(miner) == []
+
+
+def test_a_folder_read_once_against_three_failures_is_still_missing() -> None:
+    miner = Miner()
+    for sid in "abc":
+        miner.add(session(_read("src/commands/run.py", exists=False), _read("src/commands/init.py", exists=False),
+                          sid=sid))
+    miner.add(session(_read("src/commands/help.py", exists=True), sid="d"))
+    assert ("folder", "src/commands", None) in _kinds(miner)
+
+
+def test_a_subagent_without_a_parent_counts_alone() -> None:
+    miner = Miner()
+    for i in range(2):
+        miner.add(dataclasses.replace(_path_miss(f"agent{i}", "/w/shop"), subagent=True, parent_id=None))
+    assert [f.sessions for f in miner.findings()] == [2]

@@ -100,6 +100,12 @@ def _seen(*specs: Spec) -> list[tuple[str, str, str | None, str | None]]:
     pytest.param([fail("Read", "File does not exist.", file_path=f"{ROOT}/app/log/logging.py"),
                   ok("Glob", "app/log/handlers.py\napp/log/logger.py", pattern="app/log/*.py")],
                  [("path", "app/log/logging.py", "app/log/logger.py", None)], id="renamed-file-found-by-a-listing"),
+    pytest.param([fail("Read", "File does not exist.", file_path=f"{ROOT}/src/shop/config.py"),
+                  ok("Glob", "services/worker/config.py\nsrc/shop/core/config.py", pattern="**/config.py")],
+                 [("path", "src/shop/config.py", "src/shop/core/config.py", None)], id="the-closest-of-two-listed"),
+    pytest.param([fail("Read", "File does not exist.", file_path=f"{ROOT}/web/src/api.ts"),
+                  ok("Glob", "web/src/mocks/api.ts\nweb/src/lib/api.ts", pattern="**/api.ts")],
+                 [("path", "web/src/api.ts", None, None)], id="two-listed-as-close-is-no-answer"),
     pytest.param([fail("Read", "File does not exist.", file_path=f"{ROOT}/app/log/logging.py"),
                   ok("Glob", "app/log/handlers.py\napp/log/views.py", pattern="app/log/*.py")],
                  [("path", "app/log/logging.py", None, None)], id="a-listing-without-it-is-not-the-fix"),
@@ -113,6 +119,14 @@ def _seen(*specs: Spec) -> list[tuple[str, str, str | None, str | None]]:
                        "    git push --set-upstream origin x", code=128),
                   bash("git push --set-upstream origin x", "ok")],
                  [("variant", "git push", "git push --set-upstream", None)], id="the-flag-the-error-names"),
+    pytest.param([bash("git add .env", "Exit code 1\nThe following paths are ignored by one of your .gitignore files:\n"
+                       ".env\nhint: Use -f if you really want to add them.", code=1),
+                  bash("git add -f .env", "")],
+                 [], id="a-forcing-hint-is-never-a-fix"),
+    pytest.param([bash("git push", "Exit code 1\n ! [rejected] main -> main (fetch first)\nhint: Updates were rejected "
+                       "because the remote contains work that you do not have locally.", code=1),
+                  bash("git pull --rebase", "Successfully rebased"), bash("git push", "main -> main")],
+                 [], id="the-remotes-state-is-no-prerequisite"),
     pytest.param([bash("gh api repos/o/r/pulls/3/comments/991", "Exit code 1\ngh: Not Found (HTTP 404)", code=1),
                   bash("gh api repos/o/r/pulls/comments/991", "{}")],
                  [("variant", "gh api repos/o/r/pulls/N/comments/N", "gh api repos/o/r/pulls/comments/N", None)],
@@ -149,6 +163,9 @@ def _seen(*specs: Spec) -> list[tuple[str, str, str | None, str | None]]:
     pytest.param([bash("pytest -q", "Exit code 127\nbash: pytest: command not found", code=127),
                   bash("pip install pytest", "Successfully installed pytest"), bash("pytest -q", "3 passed")],
                  [("prerequisite", "pytest", "pip install", "pytest")], id="an-install-before-is-a-prerequisite"),
+    pytest.param([bash("npm test", "Exit code 1\nCannot find module 'vitest'", code=1),
+                  bash("npm install", "Exit code 1\nnpm ERR! network", code=1), bash("npm test", "12 passed")],
+                 [("command", "npm install", None, None)], id="a-failed-install-between-is-no-prerequisite"),
     pytest.param([bash("go build ./...", "Exit code 1\nundefined: Foo", code=1), bash("git status", "clean"),
                   bash("go build ./...", "")],
                  [], id="an-unrelated-command-between-is-not-a-prerequisite"),
@@ -178,6 +195,12 @@ def _seen(*specs: Spec) -> list[tuple[str, str, str | None, str | None]]:
     pytest.param([ok("Grep", "No matches found", pattern="FooBar", path=f"{ROOT}/src", glob="*.tsx"),
                   ok("Grep", "lib/a.py:1:FooBar", pattern="FooBar", path=f"{ROOT}/lib")],
                  [], id="a-narrowed-search-is-not-scope-evidence"),
+    pytest.param([ok("Grep", "No matches found", pattern="cart_total", path=f"{ROOT}/lib"),
+                  ok("Grep", "src/cart.py:3:def cart()", pattern="cart", path=f"{ROOT}/src")],
+                 [("scope", "lib", "src", None)], id="a-loosened-search-elsewhere-is-the-scope-fix"),
+    pytest.param([ok("Grep", "No matches found", pattern="cart_total", path=f"{ROOT}/lib"),
+                  ok("Grep", "src/cart.py:3:car = 1", pattern="car", path=f"{ROOT}/src")],
+                 [("scope", "lib", None, None)], id="a-three-letter-search-is-another-search"),
     pytest.param([ok("Grep", "No matches found", pattern="FooBar", path=ROOT),
                   ok("Grep", "lib/a.py:1:FooBar", pattern="FooBar", path=f"{ROOT}/lib")],
                  [], id="never-against-the-root"),
@@ -230,6 +253,12 @@ def test_error_line_of_gemini_shell_output() -> None:
                                           "Process Group PGID: 42", exit_code=127, command="rg x"))
     (obs,) = observe(s, roots=repo_roots(cwd=s.cwd))
     assert obs.error == "bash: line 1: rg: command not found"
+
+
+def test_the_error_line_is_cut_at_160_characters() -> None:
+    s = session(bash("make x", "Exit code 2\nmake: *** " + "y" * 300, code=2))
+    (obs,) = observe(s, roots=repo_roots(cwd=s.cwd))
+    assert obs.error == ("make: *** " + "y" * 300)[:160]
 
 
 def test_evidence_is_repo_relative_and_measured() -> None:

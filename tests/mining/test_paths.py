@@ -13,6 +13,7 @@ ROOTS = repo_roots(cwd="/home/runner/work/shop/shop/web")
     pytest.param("/github/workspace", None, ("/github/workspace",), id="container"),
     pytest.param("/srv/repo/", "/tmp/checkout", ("/tmp/checkout", "/srv/repo"), id="repo-path-first"),
     pytest.param(None, None, (), id="unknown"),
+    pytest.param("/srv/repo", "/srv/repo", ("/srv/repo",), id="the-same-root-once"),
 ])
 def test_repo_roots(cwd: str | None, repo_path: str | None, expected: tuple[str, ...]) -> None:
     assert repo_roots(cwd=cwd, repo_path=repo_path) == expected
