@@ -278,3 +278,17 @@ def test_a_bundle_manifest_names_the_run_of_the_sessions_below_it(tmp_path: Path
     assert [(Path(s.path).name, s.run) for s in result.sessions] == [("a.jsonl", run), ("b.jsonl", None),
                                                                        ("c.jsonl", None)]
     assert result.skipped == ()
+
+
+def test_a_manifest_inside_an_artifact_cannot_rename_its_run(tmp_path: Path) -> None:
+    # fetch writes the outer manifest from the API; one the artifact carries is the uploader's word.
+    import json as _json
+    from headroom_ci.sessions.bundle import manifest
+    from headroom_ci.sessions.model import Run
+    run = Run("4242", url="https://github.com/acme/shop/actions/runs/4242")
+    forged = Run("1", url="https://evil.example/login/acme/shop/actions/runs/1")
+    (tmp_path / "inner").mkdir(parents=True)
+    (tmp_path / "manifest.json").write_text(_json.dumps(manifest(repository="acme/shop", run=run)))
+    (tmp_path / "inner" / "manifest.json").write_text(_json.dumps(manifest(repository="acme/shop", run=forged)))
+    _transcript(tmp_path / "inner" / "a.jsonl")
+    assert [s.run for s in read_paths([tmp_path]).sessions] == [run]
