@@ -1046,13 +1046,13 @@ def _plant_learning(rng: random.Random, plans: list[Plan], pattern: Any) -> list
     if chosen[at[0]].run == chosen[at[1]].run:
         other = next(i for i, p in enumerate(chosen) if p.run != chosen[at[0]].run)
         order[at[1]], order[other] = order[other], order[at[1]]
-    for slot, plan in zip(order, chosen):
+    for slot, plan in zip(order, chosen, strict=True):
         plan.planted.append((pattern, fixed[slot], looped[slot]))
     runs = len({p.run for p in chosen})
     if isinstance(pattern, Cmd):
         out = [Label(pattern.id, pattern.kind, pattern.key, (pattern.fix,), n, runs, sum(fixed), pattern.note)]
         if loops:
-            loop_runs = len({p.run for slot, p in zip(order, chosen) if looped[slot]})
+            loop_runs = len({p.run for slot, p in zip(order, chosen, strict=True) if looped[slot]})
             key = pattern.loop_key or pattern.loop or ""
             out.append(Label(pattern.id + "-loop", "loop", key, (pattern.loop_ok or "",), loops,
                              loop_runs, loops, f"`{pattern.loop}` retried 3-5 times, then `{pattern.loop_ok}`"))

@@ -112,7 +112,7 @@ def _child_env() -> dict[str, str]:
 def _measure_worker(argv: list[str]) -> int:
     """Runs one command: wall time and the peak RSS of its largest process (this one is fresh)."""
     start = time.perf_counter()
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, env=_child_env())
+    proc = subprocess.run(argv, capture_output=True, check=False, env=_child_env())
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr.decode(errors="replace"))

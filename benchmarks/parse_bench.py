@@ -56,7 +56,6 @@ if str(_REPO) not in sys.path:
     sys.path.append(str(_REPO))
 
 from benchmarks.corpus import build_corpus  # noqa: E402
-from benchmarks.corpus import Corpus  # noqa: E402
 from benchmarks.corpus import describe  # noqa: E402
 from benchmarks.corpus import total_bytes  # noqa: E402
 from benchmarks.corpus import transcript_files  # noqa: E402
@@ -316,7 +315,7 @@ def _ratios(jobs: list[Job]) -> dict[str, dict[str, float]]:
             for base in ("json.loads", "headroom-ai"):
                 theirs = _find(jobs, base, subset)
                 if ours and theirs:
-                    paired = sorted(b / o for o, b in zip(ours.seconds, theirs.seconds))
+                    paired = sorted(b / o for o, b in zip(ours.seconds, theirs.seconds, strict=True))
                     out[f"{ours_name}|{subset}|{base}"] = {
                         "best": ours.mb_per_s / theirs.mb_per_s, "median_round": paired[len(paired) // 2],
                         "cpu": min(theirs.cpu) / min(ours.cpu)}
@@ -444,7 +443,7 @@ def _bench(args: argparse.Namespace, scratch: Path) -> int:
                         {"name": real.name, "files": len(real.files), "bytes": real.bytes}))
     env = {"repeat": args.repeat, "python": platform.python_version(), "cpus": os.cpu_count(),
            "headroom_ai": f"measured with {ai_python}" if ai_python else f"skipped: {HEADROOM_AI_HINT}"}
-    for name, line, subsets, root, info in corpora:
+    for name, line, subsets, _root, info in corpora:
         log(f"{name}:")
         for folders in subsets.values():
             for folder in folders:

@@ -22,7 +22,6 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 _REPO = Path(__file__).resolve().parents[1]
 if str(_REPO) not in sys.path:
@@ -86,7 +85,7 @@ def child_env() -> dict[str, str]:
 def measure(commands: dict[str, list[str]], runs: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in commands}
     env = child_env()
-    for name, argv in commands.items():  # once, unmeasured: warm the page cache and .pyc files
+    for argv in commands.values():  # once, unmeasured: warm the page cache and .pyc files
         subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, env=env)
     for _ in range(runs):
         for name, argv in commands.items():

@@ -34,8 +34,12 @@ def _dumps(records: Sequence[Any]) -> bytes:
 
 
 def claude_run(sid: str, day: int) -> list[dict[str, Any]]:
-    ts = lambda s: f"2026-11-{day:02d}T09:00:{s:02d}.000Z"  # noqa: E731
-    bash = lambda i, cmd: cl.tool_use(f"toolu_{day}{i}", "Bash", command=cmd)  # noqa: E731
+    def ts(s: int) -> str:
+        return f"2026-11-{day:02d}T09:00:{s:02d}.000Z"
+
+    def bash(i: int, cmd: str) -> dict[str, Any]:
+        return cl.tool_use(f"toolu_{day}{i}", "Bash", command=cmd)
+
     env = {"session_id": sid, "cwd": ROOT, "branch": "main"}
     steps: list[tuple[dict[str, Any], str, bool | None]] = [
         (bash(1, "python3 -m pytest tests/"), f"Exit code 1\n{NO_FASTAPI}", True),
@@ -80,7 +84,9 @@ def codex_run() -> list[dict[str, Any]]:
 
 
 def gemini_run() -> list[dict[str, Any]]:
-    ts = lambda s: f"2026-11-03T14:00:{s:02d}.000Z"  # noqa: E731
+    def ts(s: int) -> str:
+        return f"2026-11-03T14:00:{s:02d}.000Z"
+
     calls = [
         gm.call("c1", "read_file", {"absolute_path": f"{ROOT}/services/api/models/user.py"}, ts=ts(2),
                 status="error", error=f"File not found: {ROOT}/services/api/models/user.py"),

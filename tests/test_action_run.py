@@ -158,7 +158,7 @@ def _world(tmp_path: Path, action_dir: Path, venv: Path, *, seeded: bool) -> Ite
         wf = state.add_workflow("agent.yml")
         files = example_files()
         now = datetime.now(timezone.utc)
-        for days_ago, run_id in zip((3, 2, 1), ("101", "102", "103")):
+        for days_ago, run_id in zip((3, 2, 1), ("101", "102", "103"), strict=True):
             if not seeded:
                 break
             # Recent runs: the examples learn from the last 14 days, as written.

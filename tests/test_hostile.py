@@ -11,11 +11,11 @@ import os
 import re
 import subprocess
 import tracemalloc
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -380,7 +380,7 @@ def test_pr_rules_table_escapes_pipes(world: World) -> None:
 
 
 def test_a_path_a_shell_would_read_as_a_pipe_is_not_a_rule(world: World) -> None:
-    dropped = {d["content"]: d["reason"] for d in _plan(world)["dropped"]}  # type: ignore[union-attr]
+    dropped = {d["content"]: d["reason"] for d in cast(list[dict[str, str]], _plan(world)["dropped"])}
     assert dropped["- `docs/a|b/guide.md` does not exist: the file is `docs/x|y/guide.md`."] \
         == "unsafe: a pipe: `docs/a|b/guide.md`; a pipe: `docs/x|y/guide.md`"
     assert "docs/a|b" not in world.agents_md

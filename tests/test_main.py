@@ -7,6 +7,8 @@ packages left in `sys.modules`; no timing is measured here (see benchmarks/start
 """
 from __future__ import annotations
 
+from typing import cast
+
 import argparse
 import json
 import subprocess
@@ -100,7 +102,7 @@ def test_light_commands_load_no_heavy_stack(workdir: Path, argv: list[str], code
 def test_probe_sees_heavy_stacks(workdir: Path, argv: list[str], heavy: set[str]) -> None:
     out = probe(argv, workdir)
     assert out["code"] == 0
-    assert heavy <= set(out["heavy"])  # type: ignore[arg-type]
+    assert heavy <= set(cast(list[str], out["heavy"]))
 
 
 @pytest.mark.parametrize("argv, name", [
@@ -125,7 +127,7 @@ def test_one_command_parser_parses_as_the_full_one(name: str) -> None:
     # The same subparser either way: its help (and so every flag and default) is identical.
     def sub_help(parser: argparse.ArgumentParser) -> str:
         action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        return action.choices[name].format_help()
+        return str(action.choices[name].format_help())
     assert sub_help(_parser(name)) == sub_help(_parser())
 
 

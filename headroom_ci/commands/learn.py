@@ -197,7 +197,7 @@ def learn(*, settings: LearnSettings, out: TextIO) -> int:
     learned = make_plan(settings)
     plan = learned.plan
     if settings.apply:
-        for change, path in zip(plan.targets, learned.files):
+        for change, path in zip(plan.targets, learned.files, strict=True):
             if change.new_content is not None:
                 write_text(path, change.new_content)
     if settings.plan_out:
@@ -225,7 +225,7 @@ def _print(plan: Plan, olds: list[str | None], *, settings: LearnSettings, out: 
         # Every line of indented JSON starts with a space or a bracket: it holds no workflow
         # command, and a redirected plan must stay plain JSON.
         doc = to_dict(plan)
-        doc["diffs"] = [render.diff(c, old) for c, old in zip(plan.targets, olds)]
+        doc["diffs"] = [render.diff(c, old) for c, old in zip(plan.targets, olds, strict=True)]
         out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     elif settings.format == "markdown":
         actions.untrusted(render.markdown(plan, olds=olds) + tail, out=out)

@@ -66,7 +66,8 @@ def render_table(rep: dict[str, Any]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     lines = []
     for row in rows:
-        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        # The last column (the path) is not padded: it has no width.
+        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row[:-1], widths, strict=True))]
         lines.append("  ".join(cells + [row[-1]]).rstrip())
     if rep["skipped"]:
         lines.append("")

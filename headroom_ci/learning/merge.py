@@ -69,7 +69,7 @@ class Current:
     @property
     def in_effect(self) -> tuple[InEffect, ...]:
         return tuple(InEffect(i.entry.fingerprint, i.entry.failure, s.name, i.text, i.reworded)
-                     for s, items in zip(self.sections, self.items) for i in items if i.entry is not None)
+                     for s, items in zip(self.sections, self.items, strict=True) for i in items if i.entry is not None)
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def merge(current: Current, rules: Sequence[Rule], *, date: str, source: str,
                                       reason=retire[item.entry.fingerprint]))
                 touched.add(names[s])
     sections = [Section(name, "\n".join(i.text for i in section), tokens[name])
-                for name, section in zip(names, items) if any(i.text.strip() for i in section)]
+                for name, section in zip(names, items, strict=True) if any(i.text.strip() for i in section)]
     visible = [Section(s.name, s.body, s.tokens_saved) for s in current.sections]
     if not touched or _same(current, sections, visible):
         return Merged(None, tuple(changes), tuple(held))

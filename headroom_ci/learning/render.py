@@ -82,7 +82,7 @@ def text(plan: Plan, *, olds: Sequence[str | None], applied: bool) -> str:
         out.append("\nRules in effect (CI runs with the rule's failure, before / after it reached the base branch):")
         out += [f"  {rule}\n    since {since}: before {before}, after {after}: {status}"
                 for rule, since, before, after, status in _effect_cells(plan)]
-    for change, old in zip(plan.targets, olds):
+    for change, old in zip(plan.targets, olds, strict=True):
         patch = diff(change, old)
         if patch:
             out += ["", patch.rstrip("\n")]
@@ -117,7 +117,7 @@ def markdown(plan: Plan, *, olds: Sequence[str | None]) -> str:
         # Rules the screen refused, as they came: inert, or they would render as what they hold.
         out += [f"- {inert.markdown(redact(d.content.removeprefix('- ')))} — {inert.markdown(redact(d.reason))}" for d in plan.dropped]
         out += ["", "</details>"]
-    for change, old in zip(plan.targets, olds):
+    for change, old in zip(plan.targets, olds, strict=True):
         patch = diff(change, old)
         if patch:
             out += ["", inert.code_block(patch, "diff")]

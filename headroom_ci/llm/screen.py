@@ -20,7 +20,6 @@ import posixpath
 import re
 import unicodedata
 from collections.abc import Callable
-from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass

@@ -182,7 +182,7 @@ def _closest(wanted: str, candidates: set[str]) -> str | None:
     (`web/src/lib/api.ts` or `web/src/mocks/api.ts` for `web/src/api.ts`: a listing does not say)."""
     def shared(path: str) -> int:
         n = 0
-        for a, b in zip(wanted.split("/"), path.split("/")):
+        for a, b in zip(wanted.split("/"), path.split("/"), strict=False):
             if a != b:
                 break
             n += 1

@@ -117,7 +117,10 @@ def _named(word: str, facts: Facts) -> bool:
     return word in facts.names or word.lower() in facts.names
 
 
-def problems(command: str, facts: Facts = Facts()) -> list[str]:
+STRICT = Facts()  # nothing named: the strictest screen
+
+
+def problems(command: str, facts: Facts = STRICT) -> list[str]:
     """Why `command` (a code span of a rule: a command, a path or a name) may not be in a rule;
     empty when it may."""
     if len(command) > MAX_COMMAND:

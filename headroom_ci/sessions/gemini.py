@@ -246,7 +246,7 @@ def _shell_exit(text: str) -> int | None:
     if len(text) > _TRAILER_CHARS:
         tail = tail[tail.find("\n") + 1:]  # drop the cut line
     found = None
-    for found in _EXIT_LINE.finditer(tail):
+    for found in _EXIT_LINE.finditer(tail):  # noqa: B007 - the last one is wanted
         pass
     if found is not None:
         after = tail[found.end():].strip().splitlines()

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 from typing import BinaryIO
 from typing import TYPE_CHECKING
-from typing import Union
 
 import msgspec
 
@@ -271,7 +270,7 @@ class _Later:
 _DecodeArgs = tuple[str, str, int, bool, tuple[int, int]]
 # A file's sessions (msgpack, which decodes into the model several times faster than a
 # pickle of the dataclasses; or the list, when something in them is not msgpack), its skips.
-_Decoded = tuple[Union[bytes, list[Session]], list[Skip]]
+_Decoded = tuple[bytes | list[Session], list[Skip]]
 _pack = msgspec.msgpack.Encoder().encode
 _unpack_sessions = msgspec.msgpack.Decoder(list[Session]).decode
 
@@ -281,7 +280,7 @@ def _unpack(decoded: _Decoded) -> list[Session | Skip]:
     return [*(_unpack_sessions(sessions) if isinstance(sessions, bytes) else sessions), *skips]
 
 
-Item = Union[Session, Skip, _Later]
+Item = Session | Skip | _Later
 
 
 class _Pool:

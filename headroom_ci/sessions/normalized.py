@@ -9,6 +9,8 @@ the scrub did not see. Pure: sessions in, bytes out; records in, sessions out.
 """
 from __future__ import annotations
 
+import functools
+
 import dataclasses
 import hashlib
 import json
@@ -120,7 +122,7 @@ def read_normalized(records: Records, *, path: str, skip: SkipFn, resolve: Resol
         if kind == HEADER:
             if header is not None:
                 sessions.append(_finish(header, calls))
-            header, calls = _header(obj, path=path, skip=lambda reason: skip(lineno, reason)), []
+            header, calls = _header(obj, path=path, skip=functools.partial(skip, lineno)), []
             refused = header is None
         elif kind == CALL:
             if header is None:

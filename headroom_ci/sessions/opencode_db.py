@@ -101,7 +101,7 @@ def _read_db(conn: sqlite3.Connection, *, display: str, skip: SkipFn) -> list[Se
     names = [d[0] for d in session_cursor.description]
     sessions = []
     for values in session_cursor:
-        row = dict(zip(names, values))
+        row = dict(zip(names, values, strict=True))
         info = _db_info(row, worktrees)
         msgs = [m for m in (_row_json(r, "message", skip, id=r[1], sessionID=r[0])
                             for r in messages.take(row.get("id"))) if m is not None]
@@ -138,7 +138,7 @@ def _worktrees(conn: sqlite3.Connection) -> dict[object, str]:
         cursor = conn.execute("SELECT * FROM project")
     except sqlite3.Error:
         return {}
-    rows = (dict(zip([d[0] for d in cursor.description], values)) for values in cursor)
+    rows = (dict(zip([d[0] for d in cursor.description], values, strict=True)) for values in cursor)
     return {row.get("id"): row["worktree"] for row in rows if as_str(row.get("worktree"))}
 
 

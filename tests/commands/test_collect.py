@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from headroom_ci import __version__
 from headroom_ci.commands import collect as collect_command
 from headroom_ci.main import main
 from headroom_ci.sessions.load import read_paths
@@ -293,7 +294,7 @@ def test_manifest(runner: Runner, monkeypatch: pytest.MonkeyPatch, capsys: pytes
                 "workflow": "agent.yml", "branch": "main", "sha": "c8c252acd853de59c54b5c31374fec6028ee812e"},
         "job": "agent", "workflow": "Agent", "workflow_ref": "acme/shop/.github/workflows/agent.yml@refs/heads/main",
         "ref": "refs/heads/main", "collected_at": "2026-11-21T00:00:00Z",
-        "collector": {"name": "headroom-ci", "version": collect_command.__version__},
+        "collector": {"name": "headroom-ci", "version": __version__},
         "agents": {"claude": ["2.1.39"], "codex": ["0.125.0"], "gemini": []},
         "counts": {"sessions": 7, "tool_calls": 7, "errors": 0, "files": 7, "skipped": 0},
         "skipped": [], "redacted": {},

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from headroom_ci.learning.efficacy import RuleEffect
 from headroom_ci.github import body
 from headroom_ci.github.body import Proposal
 from headroom_ci.github.body import Suppressed
@@ -182,7 +183,7 @@ def test_what_was_left_out_and_the_llm_usage_are_shown() -> None:
     assert "*Rules phrased by `gpt-x`: 5,120 input and 310 output tokens, $0.0123.*" in text
 
 
-def _changed(*changes: tuple[str, Recommendation], effects: tuple[object, ...] = ()) -> Proposal:
+def _changed(*changes: tuple[str, Recommendation], effects: tuple[RuleEffect, ...] = ()) -> Proposal:
     from headroom_ci.learning.plan import RuleChange
     p = _proposal()
     rows = tuple(RuleChange("AGENTS.md", status, r.fingerprint, r.section, r.content,

@@ -19,6 +19,7 @@ from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,21 +87,21 @@ def test_five_weekly_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
                                         "package.json": json.dumps(PACKAGE)})
     # Merges get the clock's time: week 1's runs lie before it, the later weeks' after it.
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    week_runs = {1: [(now - timedelta(days=8), ("pytest", "npm", "lint")), (now - timedelta(days=7), ("pytest", "npm", "lint"))],
+    week_runs: dict[int, list[tuple[datetime, tuple[str, ...]]]] = {1: [(now - timedelta(days=8), ("pytest", "npm", "lint")), (now - timedelta(days=7), ("pytest", "npm", "lint"))],
                  2: [(now + timedelta(days=1), ("npm", "lint")), (now + timedelta(days=2), ("npm", "lint"))],
                  3: [(now + timedelta(days=8), ("npm", "lint")), (now + timedelta(days=9), ("npm", "lint"))],
                  4: [(now + timedelta(days=15), ("lint",)), (now + timedelta(days=16), ("lint",))],
                  5: [(now + timedelta(days=22), ("lint",)), (now + timedelta(days=23), ())]}
     runs = tmp_path / "runs"
-    for week, items in week_runs.items():
+    for n, items in week_runs.items():
         for i, (when, failing) in enumerate(items):
-            _session(runs / f"week{week}", f"{week}0{i}", when, failing)
+            _session(runs / f"week{n}", f"{n}0{i}", when, failing)
 
     with FakeGitHub() as gh:
         fake.use_bare(gh, repo.bare)
         env = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "acme/shop", "GITHUB_API_URL": gh.api_url}
 
-        def week(n: int) -> tuple[dict[str, object], str, str]:
+        def week(n: int) -> tuple[dict[str, Any], str, str]:
             git(repo.work, "pull", "--quiet", "--ff-only", "origin", "main")
             plan = tmp_path / f"plan{n}.json"
             windows = [str(runs / f"week{w}") for w in (n - 1, n) if w >= 1]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,7 +93,7 @@ def test_project_transcript(tmp_path: Path) -> None:
     pytest.param("agent-a1b2c3d.jsonl", id="2.0.x-top-level"),
 ])
 def test_subagent_transcript(tmp_path: Path, relpath: str) -> None:
-    env = {"sidechain": True, "agent_id": "a1b2c3d"}
+    env: dict[str, Any] = {"sidechain": True, "agent_id": "a1b2c3d"}
     records = [
         user_line("Warmup", ts="2026-03-01T10:01:00.000Z", **env),
         *assistant_lines("msg_9", [tool_use("toolu_9", "Glob", pattern="**/*.py")],

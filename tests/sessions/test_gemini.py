@@ -11,6 +11,7 @@ import pytest
 
 from headroom_ci.sessions import gemini
 from headroom_ci.sessions.detect import sniff_document
+from headroom_ci.sessions.model import Clip
 from headroom_ci.sessions.detect import sniff_record
 from headroom_ci.sessions.jsonl import decode_lines
 from headroom_ci.sessions.jsonl import iter_lines
@@ -45,7 +46,7 @@ TS = "2026-01-16T11:02:00.000Z"
 Skips = list[tuple[int | None, str]]
 
 
-def _no_resolve(pointer: str) -> str | None:
+def _no_resolve(pointer: str) -> Clip | None:
     return None
 
 

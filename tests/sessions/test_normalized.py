@@ -111,7 +111,7 @@ def test_round_trip(tmp_path: Path, make: Callable[[Path], list[Path]]) -> None:
         (tmp_path / "out" / f"{n:02d}.jsonl").write_bytes(normalized.dumps(s, scrub=_same))
     back = read_paths([tmp_path / "out"])
     assert back.skipped == ()
-    assert [dataclasses.replace(s, path=b.path, run=None) for s, b in zip(originals.sessions, back.sessions)] \
+    assert [dataclasses.replace(s, path=b.path, run=None) for s, b in zip(originals.sessions, back.sessions, strict=True)] \
         == list(back.sessions)
 
 

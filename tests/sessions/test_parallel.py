@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from headroom_ci.sessions.jsonl import MAX_LINE_BYTES
 from headroom_ci.sessions import load
 from headroom_ci.sessions.load import iter_paths
 from headroom_ci.sessions.model import Session
@@ -101,7 +102,7 @@ def test_a_file_replaced_after_the_walk_opened_it_is_not_mixed_up(tmp_path: Path
     st = path.stat()
     other = _claude(tmp_path / "other.jsonl", "o", calls=1)
     os.replace(other, path)
-    sessions, skips = load._decode_file(str(path), str(path), load.MAX_LINE_BYTES, True, (st.st_dev, st.st_ino))
+    sessions, skips = load._decode_file(str(path), str(path), MAX_LINE_BYTES, True, (st.st_dev, st.st_ino))
     assert (sessions, skips) == (load._pack([]), [Skip(str(path), None, "cannot read: replaced while it was being read")])
 
 
@@ -113,7 +114,7 @@ def test_what_msgpack_cannot_carry_comes_back_as_objects(tmp_path: Path) -> None
         user_line([tool_result("toolu_1", "ok")], ts="2026-03-01T10:00:01Z"),
     ])
     st = path.stat()
-    sessions, skips = load._decode_file(str(path), str(path), load.MAX_LINE_BYTES, False, (st.st_dev, st.st_ino))
+    sessions, skips = load._decode_file(str(path), str(path), MAX_LINE_BYTES, False, (st.st_dev, st.st_ino))
     assert isinstance(sessions, list) and skips == []
     assert [c.input for s in sessions for c in s.tool_calls] == [{"command": "sleep 1", "timeout": 10**30}]
     assert _read([path], jobs=2) == _read([path], jobs=1)
