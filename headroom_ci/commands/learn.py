@@ -76,6 +76,19 @@ def target_path(repo: Path, target: str | None) -> Path:
     return repo / "AGENTS.md"
 
 
+def contained(repo: Path, path: Path, *, flag: str, given: str) -> Path:
+    """`path` with its symlinks followed (a write goes to the file the link names, the link stays
+    a link), refused unless it is a file (or a new one) inside the repository."""
+    real = Path(os.path.realpath(path))
+    top = Path(os.path.realpath(repo))
+    if real != top and top not in real.parents:
+        where = f" (a link to {real})" if os.path.islink(path) else ""
+        raise FatalError(f"{flag} {given}: outside the repository {top}{where}: name a file inside it")
+    if real.is_dir():
+        raise FatalError(f"{flag} {given}: is a folder: name a markdown file such as {given.rstrip('/')}/AGENTS.md")
+    return real
+
+
 def today() -> str:
     # SOURCE_DATE_EPOCH makes the date reproducible (tests, reproducible builds).
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -125,9 +138,11 @@ def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr) -> Learned
     missing = [p for p in settings.paths if not os.path.exists(p)]
     if missing:
         raise FatalError(f"{missing[0]}: no such file or folder")
-    files = {"context": target_path(repo, settings.target)}
+    files = {"context": contained(repo, target_path(repo, settings.target), flag="--target",
+                                  given=settings.target or target_path(repo, None).name)}
     if settings.memory_target:
-        files["memory"] = target_path(repo, settings.memory_target)
+        files["memory"] = contained(repo, target_path(repo, settings.memory_target), flag="--memory-target",
+                                    given=settings.memory_target)
     targets = {role: TargetFile(_relative(p, repo), read_text(p)) for role, p in files.items()}
     # Efficacy counts only the failures of rules already in effect: none, no second look at the sessions.
     wanted = {r.failure for t in targets.values() for r in merge.read(t.text, source=t.path).in_effect if r.failure}

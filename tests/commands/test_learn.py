@@ -272,3 +272,43 @@ def test_the_config_file_sets_the_lifecycle_options(tmp_path: Path) -> None:
     parser = _parser()
     args = config.reparse(parser, parser.parse_args(argv), argv, env={})
     assert (args.retire_after, args.include_rejected) == (45, True)
+
+
+def test_apply_through_a_symlinked_context_file_writes_the_file_it_names(
+        workspace: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    sessions, repo = workspace
+    (repo / "AGENTS.md").rename(repo / "CLAUDE.md")
+    (repo / "AGENTS.md").symlink_to("CLAUDE.md")
+    original = (repo / "CLAUDE.md").read_text()
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 0
+    assert (repo / "AGENTS.md").is_symlink() and str((repo / "AGENTS.md").readlink()) == "CLAUDE.md"
+    assert (repo / "CLAUDE.md").read_text() == original + "\n" + BLOCK
+    assert "--- a/CLAUDE.md" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("target, link, expected", [
+    pytest.param("../outside.md", None, "--target ../outside.md: outside the repository {repo}: "
+                 "name a file inside it", id="parent"),
+    pytest.param("/etc/passwd", None, "--target /etc/passwd: outside the repository {repo}: name a file inside it",
+                 id="absolute"),
+    pytest.param(None, "../outside.md", "--target AGENTS.md: outside the repository {repo} (a link to {outside}): "
+                 "name a file inside it", id="default-links-out"),
+    pytest.param("docs", None, "--target docs: is a folder: name a markdown file such as docs/AGENTS.md",
+                 id="folder"),
+])
+def test_a_target_outside_the_repository_is_refused_before_reading(
+        workspace: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        target: str | None, link: str | None, expected: str) -> None:
+    sessions, repo = workspace
+    outside = tmp_path / "outside.md"
+    outside.write_text("# outside\n")
+    (repo / "docs").mkdir()
+    if link:
+        (repo / "AGENTS.md").unlink()
+        (repo / "AGENTS.md").symlink_to(link)
+    args = ["learn", str(sessions), "--repo-path", str(repo), "--apply"] + (["--target", target] if target else [])
+    assert main(args) == 1
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", "headroom-ci: error: " + expected.format(repo=repo.resolve(), outside=outside.resolve())
+                          + "\n")
+    assert outside.read_text() == "# outside\n"
