@@ -8,6 +8,7 @@ from typing import Protocol
 from typing import cast
 
 from headroom_ci import __version__
+from headroom_ci.cli import Parser
 from headroom_ci.errors import FatalError
 
 
@@ -34,7 +35,7 @@ def chosen(argv: Sequence[str]) -> str | None:
 
 def _parser(only: str | None = None) -> argparse.ArgumentParser:
     """The command line's parser; with `only`, that subcommand's and no other's."""
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = Parser(
         prog="headroom-ci",
         description="Learn from coding-agent failures in CI and propose rules for the agent's context file.",
     )
@@ -45,10 +46,23 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser | None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found = action.choices.get(name)
+            return found if isinstance(found, argparse.ArgumentParser) else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = _parser(chosen(argv))
-    args = parser.parse_args(argv)
+    name = chosen(argv)
+    parser = _parser(name)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # The subcommand's usage, not the top level's, goes with an unknown flag.
+        sub = _subparser(parser, name) if name else None
+        (sub or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         if hasattr(args, "config"):
             # The config file and HEADROOM_CI_* (the action's inputs) fill in what no flag gave.

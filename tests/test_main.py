@@ -142,3 +142,27 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out == f"headroom-ci {__version__}\n"
+
+
+@pytest.mark.parametrize("argv, usage, message", [
+    pytest.param(["learn", "--repo", "acme/ledger"], "usage: headroom-ci learn ",
+                 "headroom-ci learn: error: unrecognized arguments: --repo", id="no-prefix-matching"),
+    pytest.param(["fetch", "--out", "x", "--github", "acme/ledger"], "usage: headroom-ci fetch ",
+                 "headroom-ci fetch: error: unrecognized arguments: --github acme/ledger", id="subcommand-usage"),
+])
+def test_unknown_flags_are_errors_with_the_subcommands_usage(argv: list[str], usage: str, message: str,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert err.startswith(usage) and err.endswith(message + "\n")
+
+
+def test_help_shows_defaults_and_plain_metavars(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["learn", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--format text|json|markdown" in out and "{" not in out
+    assert "--max-block-tokens N token budget of the block (default: 1500)" in out
+    assert "--min-sessions N " in out and "MIN_SESSIONS" not in out

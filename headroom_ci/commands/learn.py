@@ -21,6 +21,7 @@ from headroom_ci import gitops
 from headroom_ci import llm
 from headroom_ci.learning import render
 from headroom_ci.cli import positive
+from headroom_ci.cli import repo_root
 from headroom_ci.errors import FatalError
 from headroom_ci.fsio import read_manifests
 from headroom_ci.fsio import read_text
@@ -151,7 +152,8 @@ def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr) -> Learned
     runs = RunLog(repo_path=str(repo.resolve()), failures=frozenset(wanted))
     miner, skipped = mine(items, repo_path=str(repo.resolve()), runs=runs)
     if miner.stats().sessions == 0 and not settings.paths:
-        raise FatalError(f"no agent sessions found for {repo.resolve()}: pass transcript files or folders")
+        raise FatalError(f"no agent sessions found for {repo.resolve()} (looked in {where_looked()}): "
+                         "pass transcript files or folders")
     aside = miner.set_aside()
     if aside:
         notes.write("set aside, sessions of other repositories or of none: "
@@ -172,6 +174,12 @@ def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr) -> Learned
     if report is not None:
         plan = dataclasses.replace(plan, llm=report.to_dict())
     return Learned(plan, [t.text for t in targets.values()], list(files.values()), report)
+
+
+def where_looked() -> str:
+    """The agents' folders local discovery reads, for a message."""
+    from headroom_ci.sessions.discover import agent_homes
+    return ", ".join(f"{agent} {path}" for agent, path in agent_homes().items())
 
 
 def lifecycle(repo: Path, target: TargetFile, runs: RunLog, *, retire_after: int | None) -> Lifecycle:
@@ -265,15 +273,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def add_learn_arguments(p: argparse._ActionsContainer) -> None:
     """The options learn shares with run."""
-    p.add_argument("--repo-path", default=".", help="the repository (default: .)")
-    p.add_argument("--target", help="context file: AGENTS.md, CLAUDE.md, CLAUDE.local.md, GEMINI.md or a path "
+    p.add_argument("--repo-path", metavar="DIR", default=repo_root(), help="the repository (default: the git repository of the current folder, else .)")
+    p.add_argument("--target", metavar="FILE", help="context file: AGENTS.md, CLAUDE.md, CLAUDE.local.md, GEMINI.md or a path "
                                     "(default: AGENTS.md if it exists, else CLAUDE.md if it exists, else AGENTS.md)")
-    p.add_argument("--memory-target", help="memory file for session-level preferences (default: none)")
-    p.add_argument("--max-block-tokens", type=positive, default=1500, help="token budget of the block")
-    p.add_argument("--min-sessions", type=positive, default=2,
+    p.add_argument("--memory-target", metavar="FILE", help="memory file for session-level preferences (default: none)")
+    p.add_argument("--max-block-tokens", type=positive, default=1500, metavar="N", help="token budget of the block")
+    p.add_argument("--min-sessions", type=positive, default=2, metavar="N",
                    help="sessions a failure must recur in (distinct CI runs when runs are known; "
                         "a subagent counts with its parent)")
-    p.add_argument("--min-fixes", type=positive, default=2, help="sessions (or CI runs) its fix must be seen in")
+    p.add_argument("--min-fixes", type=positive, default=2, metavar="N", help="sessions (or CI runs) its fix must be seen in")
     p.add_argument("--retire-after", type=positive, metavar="DAYS",
                    help="also propose removing rules whose failure no run of the last DAYS days had (default: never)")
     llm.add_arguments(p)

@@ -140,8 +140,21 @@ def test_no_local_sessions_is_an_error(tmp_path: Path, monkeypatch: pytest.Monke
     for var in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_HOME", "XDG_DATA_HOME"):
         monkeypatch.delenv(var, raising=False)
     assert main(["learn", "--repo-path", str(tmp_path)]) == 1
-    assert capsys.readouterr().err == (f"headroom-ci: error: no agent sessions found for {tmp_path.resolve()}: "
-                                       "pass transcript files or folders\n")
+    home = tmp_path / "home"
+    assert capsys.readouterr().err == (f"headroom-ci: error: no agent sessions found for {tmp_path.resolve()} "
+                                       f"(looked in claude {home}/.claude, gemini {home}/.gemini, codex {home}/.codex, "
+                                       f"opencode {home}/.local/share/opencode): pass transcript files or folders\n")
+
+
+def test_learn_from_a_subfolder_reads_the_git_repository(workspace: tuple[Path, Path],
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    sessions, repo = workspace
+    (repo / ".git").mkdir()
+    monkeypatch.chdir(repo / "services/api")
+    assert main(["learn", str(sessions), "--apply"]) == 0
+    assert (repo / "AGENTS.md").read_text() == EXAMPLE_AGENTS.read_text() + "\n" + BLOCK
+    assert not (repo / "services/api/AGENTS.md").exists()
 
 
 def test_local_claude_sessions_of_the_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
