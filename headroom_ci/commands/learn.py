@@ -252,7 +252,7 @@ def _print(plan: Plan, olds: list[str | None], *, settings: LearnSettings, out: 
     elif settings.format == "markdown":
         actions.untrusted(render.markdown(plan, olds=olds) + tail, out=out)
     else:
-        actions.untrusted(render.text(plan, olds=olds, applied=settings.apply) + tail, out=out)
+        actions.untrusted(render.text(plan, olds=olds, applied=settings.apply, plan_out=settings.plan_out) + tail, out=out)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

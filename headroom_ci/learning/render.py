@@ -64,7 +64,7 @@ def _effect_cells(plan: Plan) -> list[tuple[str, str, str, str, str]]:
             for r in plan.rules_in_effect]
 
 
-def text(plan: Plan, *, olds: Sequence[str | None], applied: bool) -> str:
+def text(plan: Plan, *, olds: Sequence[str | None], applied: bool, plan_out: str | None = None) -> str:
     out = [f"headroom-ci learn: {summary(plan)}"]
     if plan.recommendations:
         out.append(f"\n{len(plan.recommendations)} rules:")
@@ -88,8 +88,15 @@ def text(plan: Plan, *, olds: Sequence[str | None], applied: bool) -> str:
             out += ["", patch.rstrip("\n")]
         else:
             out.append(f"\n{change.path}: unchanged")
-    if plan.changed:
-        out.append("\n" + ("Written." if applied else "Dry run: nothing written (--apply writes the change)."))
+    if plan.changed and applied:
+        out.append("\nWritten.")
+    elif plan.changed and plan_out:
+        out.append(f"\nDry run: the context file is unchanged (--apply writes the change); "
+                   f"`headroom-ci pr --plan {plan_out}` proposes it.")
+    elif plan.changed:
+        out.append("\nDry run: nothing written (--apply writes the change).")
+    if plan_out:
+        out.append(f"Plan written to {plan_out}.")
     return redact("\n".join(out) + "\n")
 
 

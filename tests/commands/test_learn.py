@@ -325,3 +325,14 @@ def test_a_target_outside_the_repository_is_refused_before_reading(
     assert (out, err) == ("", "headroom-ci: error: " + expected.format(repo=repo.resolve(), outside=outside.resolve())
                           + "\n")
     assert outside.read_text() == "# outside\n"
+
+
+def test_plan_out_says_where_the_plan_went(workspace: tuple[Path, Path], tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    sessions, repo = workspace
+    plan_path = tmp_path / "plan.json"
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--plan-out", str(plan_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("\nDry run: the context file is unchanged (--apply writes the change); "
+                        f"`headroom-ci pr --plan {plan_path}` proposes it.\nPlan written to {plan_path}.\n")
+    assert "nothing written" not in out and plan_path.is_file()
