@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from headroom_ci.cli import csv
+from headroom_ci.cli import repo_root
 from headroom_ci.errors import FatalError
 
 DEFAULT_PATH = ".github/headroom-learn.yml"
@@ -248,7 +249,7 @@ def reparse(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Seq
     sub = _subparser(parser, command) if isinstance(command, str) else None
     if sub is None or "config" not in _actions(sub):
         return args
-    cfg = load(sub, config=args.config, repo_path=getattr(args, "repo_path", ".") or ".", env=env)
+    cfg = load(sub, config=args.config, repo_path=getattr(args, "repo_path", None) or repo_root(), env=env)
     defaults = cfg.defaults()
     appended = {dest: value for dest, value in defaults.items()
                 if isinstance(_actions(sub)[dest], argparse._AppendAction)}

@@ -336,3 +336,18 @@ def test_plan_out_says_where_the_plan_went(workspace: tuple[Path, Path], tmp_pat
     assert out.endswith("\nDry run: the context file is unchanged (--apply writes the change); "
                         f"`headroom-ci pr --plan {plan_path}` proposes it.\nPlan written to {plan_path}.\n")
     assert "nothing written" not in out and plan_path.is_file()
+
+
+@pytest.mark.parametrize("data, expected", [
+    pytest.param(b"# shop\n\ncaf\xe9\n", "AGENTS.md:3:4: byte 0xe9 is not valid UTF-8: save the file as UTF-8",
+                 id="latin-1"),
+    pytest.param("# shop\n\ncafé\n".encode("utf-16"), "AGENTS.md: UTF-16 text, not UTF-8: save the file as UTF-8",
+                 id="utf-16"),
+])
+def test_a_context_file_that_is_not_utf8_is_named_precisely(workspace: tuple[Path, Path], data: bytes,
+                                                            expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    sessions, repo = workspace
+    (repo / "AGENTS.md").write_bytes(data)
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 1
+    assert capsys.readouterr().err == f"headroom-ci: error: {repo.resolve()}/{expected}\n"
+    assert (repo / "AGENTS.md").read_bytes() == data
