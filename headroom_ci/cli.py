@@ -7,6 +7,16 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+CONFIG_PATH = ".github/headroom-learn.yml"   # the shared config file, in the repository
+ENV_PREFIX = "HEADROOM_CI_"   # not HEADROOM_: headroom-ai's own variables live there
+
+
+def add_config_argument(p: argparse.ArgumentParser) -> None:
+    """`--config FILE` for the commands that read the config file."""
+    p.add_argument("--config", metavar="FILE", default=None,
+                   help=f"YAML file of settings, keyed like the action's inputs (default: {CONFIG_PATH} in the "
+                        f"repository, if it exists; ${ENV_PREFIX}CONFIG); flags and {ENV_PREFIX}* variables win")
+
 
 class HelpFormatter(argparse.HelpFormatter):
     """Every option's default in its help (unless the help already says it), and choices shown

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from headroom_ci import actions
-from headroom_ci import config
+from headroom_ci.cli import add_config_argument
 from headroom_ci.cli import positive
 from headroom_ci.fsio import not_utf8
 from headroom_ci.fsio import read_manifests
@@ -183,7 +183,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="token budget of the block, as learn's (default: %(default)s)")
     # The name check had before it took learn's: kept working, not shown.
     p.add_argument("--max-tokens", dest="max_block_tokens", type=positive, help=argparse.SUPPRESS)
-    config.add_argument(p)
+    add_config_argument(p)
 
 
 def from_args(args: argparse.Namespace) -> int:

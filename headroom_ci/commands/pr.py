@@ -33,6 +33,7 @@ from headroom_ci.github.body import Proposal
 from headroom_ci.github.body import Suppressed
 from headroom_ci.github.client import connect
 from headroom_ci.github.client import MAX_RATE_LIMIT_WAIT
+from headroom_ci.github.client import GitHubSettings
 from headroom_ci.github.client import resolve
 from headroom_ci.github.pulls import Pull
 from headroom_ci.github.pulls import missing_labels
@@ -118,16 +119,22 @@ def report_to_actions(result: PrResult, *, env: Mapping[str, str] = os.environ) 
     actions.add_summary("\n".join(lines + [f"- {note}" for note in result.notes]), env=env)
 
 
-def open_pull_request(plan: Plan, *, settings: PrSettings, out: TextIO,
-                      env: Mapping[str, str] = os.environ) -> PrResult:
-    """Everything `pr` does with a plan already in memory (what `run` calls)."""
-    s = settings
+def where_to_propose(s: PrSettings, *, env: Mapping[str, str] = os.environ) -> GitHubSettings:
+    """The repository, token and API the pull request goes to, every setting checked: `run`
+    calls it before it learns, so a wrong remote or branch costs no fetch or model call."""
     origin = gitops.origin_url(s.repo_path, s.remote)
     if origin is None:
         raise UsageError(f"{s.repo_path}: no git remote {s.remote!r}: run inside a clone of the repository")
     if not gitops.is_branch_name(s.repo_path, s.branch):
         raise UsageError(f"--branch {s.branch!r}: not a valid branch name")
-    github = resolve(repo=s.github_repo, token=s.token, api_url=s.api_url, origin_url=origin, env=env)
+    return resolve(repo=s.github_repo, token=s.token, api_url=s.api_url, origin_url=origin, env=env)
+
+
+def open_pull_request(plan: Plan, *, settings: PrSettings, out: TextIO,
+                      env: Mapping[str, str] = os.environ) -> PrResult:
+    """Everything `pr` does with a plan already in memory (what `run` calls)."""
+    s = settings
+    github = where_to_propose(s, env=env)
     pulls = Pulls(connect(github, max_wait=s.max_wait), github.repo)
     base = s.base or pulls.default_branch()
     if base == s.branch:

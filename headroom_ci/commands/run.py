@@ -64,6 +64,10 @@ def _sessions_dir(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
 
 
 def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.environ) -> int:
+    plan_out = args.plan_out
+    if not args.dry_run:
+        # Before any network call or learning: the remote, the branch, the repository and the token.
+        pr_cmd.where_to_propose(pr_cmd.settings_from_args(args, plan=plan_out or "headroom-plan.json"), env=env)
     if args.sessions:
         sessions = Path(args.sessions)
         if not sessions.is_dir():
@@ -81,7 +85,7 @@ def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.en
         if report.results and all(r.status == "failed" for r in report.results):
             raise FatalError("every artifact download failed: see the lines above")
 
-    plan_out = args.plan_out or str(sessions.parent / "headroom-plan.json")
+    plan_out = plan_out or str(sessions.parent / "headroom-plan.json")
     with actions.group("learn", out=out, env=env):
         learned = learn_cmd.make_plan(learn_cmd.settings_from(args, paths=(str(sessions),)))
         learn_cmd.write_plan(learned.plan, plan_out)

@@ -106,3 +106,25 @@ def test_local_sessions_folder_skips_fetching(world: World, tmp_path: Path) -> N
     out = world.run("--sessions", str(local))
     assert "pull-request-operation: created #1" in out
     assert world.gh.requests(path=r"/actions/") == []
+
+
+@pytest.mark.parametrize("change, message", [
+    pytest.param({"GITHUB_REPOSITORY": None}, "the origin remote {bare} is not a GitHub repository's URL: "
+                 "pass --github-repo OWNER/NAME", id="origin-not-on-github"),
+    pytest.param({"GITHUB_TOKEN": None, "PATH": ""}, "no token: pass --token, set GITHUB_TOKEN or GH_TOKEN, or log in "
+                 "with `gh auth login` (in Actions: env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }})", id="no-token"),
+])
+def test_the_pull_requests_settings_are_checked_before_any_fetch(world: World, change: dict[str, str | None],
+                                                                  message: str) -> None:
+    from headroom_ci.errors import FatalError
+    for key, value in change.items():
+        if value is None:
+            world.env.pop(key, None)
+        else:
+            world.env[key] = value
+    args = _parser().parse_args(["run", "--repo-path", str(world.repo.work)])
+    with pytest.raises(FatalError) as exc:
+        run_cmd.run(args, out=io.StringIO(), env=world.env)
+    assert str(exc.value) == message.replace("{bare}", str(world.repo.bare))
+    assert world.gh.log == []
+    assert not (world.tmp / "runner").exists()
