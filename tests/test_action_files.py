@@ -244,3 +244,12 @@ def test_the_lock_matches_pyproject() -> None:
         needed = {canonicalize_name(v) for v in via} - {"headroom-ci"}
         assert (name in direct) == ("headroom-ci" in via), f"{name}: the lock and pyproject.toml disagree"
         assert needed <= set(locked), f"{name}: needed by {needed - set(locked)}, which is not locked"
+
+
+def test_the_collect_lock_is_the_action_locks_msgspec_entry() -> None:
+    from testing.locks import collect_lock
+    from testing.locks import COLLECT_LOCK
+    assert COLLECT_LOCK.read_text(encoding="utf-8") == collect_lock(LOCK.read_text(encoding="utf-8")), \
+        "regenerate it: python -m testing.locks"
+    assert re.search(r"^msgspec==\S+ \\\n(    --hash=sha256:[0-9a-f]{64}( \\)?\n)+\Z",
+                     COLLECT_LOCK.read_text(encoding="utf-8").split("\n", 2)[2], re.M)

@@ -589,3 +589,32 @@ def test_a_tampered_lock_stops_the_install(tmp_path: Path, action_dir: Path) -> 
     step = _install(job, copy)
     assert step.outcome == "failure"
     assert "THESE PACKAGES DO NOT MATCH THE HASHES" in step.stderr
+
+
+@pytest.mark.parametrize("with_uv", [pytest.param(False, id="pip"), pytest.param(True, id="uv")])
+def test_collect_installs_only_what_it_imports_and_collects_with_it(new_world: World, with_uv: bool) -> None:
+    """collect's own install (not the learn action's): msgspec at the lock's version, nothing else,
+    and the collect step runs on it."""
+    job = new_world.job("agent", workspace=new_world.repo.work, run_id="4242")
+    if with_uv:
+        uv = shutil.which("uv", path=str(Path(sys.executable).parent))
+        assert uv, "the test extra installs uv"
+        tools = new_world.tmp / "uv-tools"
+        tools.mkdir()
+        (tools / "uv").symlink_to(uv)
+        job.env["PATH"] = f"{tools}{os.pathsep}{job.env['PATH']}"
+    job.done = {}
+    step = _install(job, new_world.action_dir / "collect")
+    assert step.outcome == "success", step.stdout + step.stderr
+    python = Path(step.outputs["python"])
+    listed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "list", "--format=freeze"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    locked = re.search(r"^msgspec==(\S+) ", (new_world.action_dir / "collect-requirements.txt").read_text(), re.M)
+    assert locked and listed == [f"msgspec=={locked[1]}"]
+    artifacts = Artifacts()
+    job.stand_ins = {"actions/upload-artifact": artifacts.upload}
+    job.done = {"python": {"python-path": PYTHON}, "install": {"python": str(python)}}
+    _claude_transcript(job, "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b", 11)
+    result = job.run_action(new_world.action_dir / "collect", inputs={})
+    assert result.outcome == "success", _logs(job)
+    assert result.outputs["sessions"] == "1" and list(artifacts.stored) == [result.outputs["artifact-name"]]
