@@ -46,7 +46,10 @@ from headroom_ci.learning.plan import RuleChange
 from headroom_ci.learning.propose import rules_of
 
 DEFAULT_BRANCH = "headroom/learn"
-BOT = gitops.Identity("headroom-ci[bot]", "headroom-ci@users.noreply.github.com")
+# The Actions bot's own identity: GitHub shows its avatar and links no person to the commits.
+BOT = gitops.Identity("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
+# The identity headroom-ci committed as before: a branch it made then is still its own.
+FORMER_BOT_EMAILS = frozenset({"headroom-ci@users.noreply.github.com"})
 Operation = Literal["created", "updated", "closed", "unchanged", "skipped"]
 
 
@@ -231,8 +234,8 @@ def _remote_state(s: PrSettings, base: str) -> _State:
     branch_sha = gitops.rev(s.repo_path, f"refs/remotes/{s.remote}/{s.branch}")
     commits = gitops.commits_between(s.repo_path, base_sha, branch_sha)
     gitops.deepen(s.repo_path, s.remote, s.branch)  # only now: see its docstring
-    bot = s.author.email.lower()
-    ours = all(c.author.email.lower() == bot and c.committer.email.lower() == bot for c in commits)
+    bots = {s.author.email.lower()} | FORMER_BOT_EMAILS
+    ours = all(c.author.email.lower() in bots and c.committer.email.lower() in bots for c in commits)
     return _State(base, base_sha, branch_sha, ours, len(commits))
 
 
