@@ -213,7 +213,10 @@ def test_the_action_fetches_learns_and_opens_one_pull_request(world: World) -> N
         "pull-request-operation": "created", "pull-request-number": "1",
         "pull-request-url": "https://github.com/acme/shop/pull/1",
         "sessions": "4", "failures": "14", "recommendations": "4",
-        "plan-path": str(job.temp / "headroom-plan.json")}
+        "plan-path": str(job.temp / "headroom-plan.json"), "pull-request-branch": "headroom/learn"}
+    # Every output the step writes is one the action declares.
+    learn_step = next(step for step in job.log if step.id == "learn")
+    assert set(learn_step.outputs) == set(result.outputs)
     assert job.summary.startswith("**headroom-ci learn**: 4 sessions, 28 tool calls")
     assert "pull-request-operation: created #1 https://github.com/acme/shop/pull/1" in job.summary
     assert_only_the_block_changed(world.repo, "headroom/learn")
@@ -278,7 +281,8 @@ def test_learn_only_then_apply_the_plan_in_a_second_job(world: World) -> None:
     second = propose.run_job(workflow, "propose", needs={"learn": {"result": "success", "outputs": first.outputs}})
     assert second.outcome == "success", _logs(propose)
     assert second.context["pr"]["outputs"] == {"pull-request-operation": "created", "pull-request-number": "1",
-                                               "pull-request-url": "https://github.com/acme/shop/pull/1"}
+                                               "pull-request-url": "https://github.com/acme/shop/pull/1",
+                                               "pull-request-branch": "headroom/learn"}
     assert "pull-request-operation: created #1" in propose.summary
     assert_only_the_block_changed(world.repo, "headroom/learn")
     # The second job never lists runs or downloads sessions.
