@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from typing import Literal
 from typing import TextIO
 
+from headroom_ci import __version__
 from headroom_ci import actions
 from headroom_ci import config
 from headroom_ci import gitops
@@ -73,6 +74,8 @@ class PrSettings:
     token: str | None = None
     api_url: str | None = None
     max_wait: float = MAX_RATE_LIMIT_WAIT
+    footer: text.Footer = text.Footer()   # what run read; the version and the run are filled in here
+    config: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,9 +184,20 @@ def open_pull_request(plan: Plan, *, settings: PrSettings, out: TextIO,
     proposal = Proposal(plan, tuple(r for r in plan.recommendations if r.target in roles and r not in
                                     {x.recommendation for x in suppressed}),
                         suppressed, tuple(sorted(p.removeprefix(prefix) for p in files)), s.branch, base, remerged,
-                        changes=tuple(c for c in changes if prefix + c.path in files))
+                        changes=tuple(c for c in changes if prefix + c.path in files),
+                        footer=footer(s, env))
     pushed = _push(s, state, files, proposal)
     return _publish(pulls, s, current, proposal, pushed=pushed, result=result, out=out, env=env)
+
+
+def footer(s: PrSettings, env: Mapping[str, str]) -> text.Footer:
+    """The description's footer: this version, the workflow run doing this (in Actions), what was read."""
+    server, repository, run_id = (env.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    run = f"{server.rstrip('/')}/{repository}/actions/runs/{run_id}" if server and repository and run_id else None
+    config = s.config or env.get("HEADROOM_CI_CONFIG") or None
+    if config and not os.path.isfile(os.path.join(s.repo_path, config)) and not os.path.isfile(config):
+        config = None   # the default file, absent: nothing was read
+    return replace(s.footer, version=__version__, learn_run=run, config=config)
 
 
 def _announce(pull: Pull, env: Mapping[str, str]) -> None:
@@ -365,7 +379,8 @@ def settings_from_args(args: argparse.Namespace, *, plan: str | None = None) -> 
         labels=args.labels, reviewers=args.reviewers, team_reviewers=args.team_reviewers, assignees=args.assignees,
         draft=args.draft, title=args.title, dry_run=args.dry_run, include_rejected=args.include_rejected,
         author=gitops.Identity(args.author_name, args.author_email), github_repo=args.github_repo,
-        token=args.token, api_url=args.api_url, max_wait=float(args.max_rate_limit_wait))
+        token=args.token, api_url=args.api_url, max_wait=float(args.max_rate_limit_wait),
+        config=getattr(args, "config", None))
 
 
 def from_args(args: argparse.Namespace, *, out: TextIO | None = None, env: Mapping[str, str] = os.environ) -> int:

@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from collections.abc import Mapping
 from datetime import datetime
 from datetime import timezone
@@ -25,6 +26,7 @@ from headroom_ci.commands.fetch import FetchSettings
 from headroom_ci.commands.fetch import run_fetch
 from headroom_ci.commands.fetch import STATUSES
 from headroom_ci.errors import FatalError
+from headroom_ci.github.body import Footer
 from headroom_ci.github.artifacts import DEFAULT_GLOB
 from headroom_ci.github.artifacts import parse_since
 from headroom_ci.github.artifacts import Query
@@ -97,8 +99,10 @@ def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.en
         actions.set_outputs({"pull-request-operation": "skipped"}, env=env)
         return 0
     with actions.group("pull request", out=out, env=env):
-        result = pr_cmd.open_pull_request(learned.plan, settings=pr_cmd.settings_from_args(args, plan=plan_out),
-                                          out=out, env=env)
+        settings = pr_cmd.settings_from_args(args, plan=plan_out)
+        read = Footer(since=None if args.sessions else args.since,
+                      workflows=tuple(w for group in args.workflow for w in group))
+        result = pr_cmd.open_pull_request(learned.plan, settings=replace(settings, footer=read), out=out, env=env)
     out.write(result.line() + "\n")
     pr_cmd.report_to_actions(result, env=env)
     return 0

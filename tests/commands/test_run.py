@@ -128,3 +128,15 @@ def test_the_pull_requests_settings_are_checked_before_any_fetch(world: World, c
     assert str(exc.value) == message.replace("{bare}", str(world.repo.bare))
     assert world.gh.log == []
     assert not (world.tmp / "runner").exists()
+
+
+def test_the_description_ends_with_where_it_came_from(world: World) -> None:
+    from headroom_ci import __version__
+    world.env.update({"GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "9001"})
+    world.run("--since", "2026-11-01", "--workflow", "agent.yml")
+    body = str(fake_pulls.pulls(world.gh)[0]["body"])
+    assert body.endswith(
+        f"\n---\n\n<sub>headroom-ci {__version__} · learned from the runs since 2026-11-01 of `agent.yml` · "
+        "[the run that proposed this](https://github.com/acme/shop/actions/runs/9001) · to pause: disable the "
+        "workflow that runs headroom-ci (`gh workflow disable`), or set `dry-run: true` in "
+        "`.github/headroom-learn.yml`</sub>\n")
