@@ -380,6 +380,7 @@ def test_the_collect_action_bundles_and_uploads_the_jobs_sessions(new_world: Wor
     assert result.outputs == {"sessions": "1", "tool-calls": "7", "errors": "3"}
     assert list(artifacts.stored) == [name] and Path(bundle).is_dir()
     _bundle_checks(artifacts.stored[name], workspace=job.workspace, run_id="4242")
+    assert job.summary.strip() == f"**headroom-ci collect**: 1 session (claude 1), 0 secrets redacted → artifact `{name}`"
     assert job.added_path == []
     # A second collect in the same job (or another leg of a matrix) gets a name of its own.
     again = job.run_action(new_world.action_dir / "collect", inputs={})
