@@ -217,8 +217,8 @@ def test_the_action_fetches_learns_and_opens_one_pull_request(world: World) -> N
     # Every output the step writes is one the action declares.
     learn_step = next(step for step in job.log if step.id == "learn")
     assert set(learn_step.outputs) == set(result.outputs)
-    assert job.summary.startswith("**headroom-ci learn**: 4 sessions, 28 tool calls")
-    assert "pull-request-operation: created #1 https://github.com/acme/shop/pull/1" in job.summary
+    assert job.summary.startswith("## headroom-ci learn\n\n4 sessions, 28 tool calls")
+    assert "Pull request [#1](https://github.com/acme/shop/pull/1) created (`headroom/learn` → `main`)" in job.summary
     assert_only_the_block_changed(world.repo, "headroom/learn")
     (pull,) = fake_pulls.pulls(world.gh)
     assert (pull["head"], pull["base"], pull["labels"], pull["draft"]) == ("headroom/learn", "main", ["agents"], False)
@@ -270,7 +270,11 @@ def test_learn_only_then_apply_the_plan_in_a_second_job(world: World) -> None:
     assert learned["plan-path"] == str(learn.temp / "headroom-plan.json")
     assert set(artifacts.stored) == {"headroom-plan"}
     assert list(artifacts.stored["headroom-plan"]) == ["headroom-plan.json"]
-    assert "**headroom-ci learn**: 4 sessions" in learn.summary
+    assert "## headroom-ci learn\n\n4 sessions" in learn.summary
+    # The read-only job says who applies its plan.
+    assert ("**Dry run**: no pull request was opened or changed. The plan is "
+            f"`{learn.temp / 'headroom-plan.json'}`: the propose job (headroom/learn-action/pr with this plan) "
+            "applies it.") in learn.summary
     # Nothing was written on GitHub's side by the read-only job.
     assert fake_pulls.pulls(world.gh) == [] and world.repo.branches() == ["main"]
     assert world.gh.requests(method="POST") == [] and world.gh.requests(method="PATCH") == []
@@ -283,7 +287,7 @@ def test_learn_only_then_apply_the_plan_in_a_second_job(world: World) -> None:
     assert second.context["pr"]["outputs"] == {"pull-request-operation": "created", "pull-request-number": "1",
                                                "pull-request-url": "https://github.com/acme/shop/pull/1",
                                                "pull-request-branch": "headroom/learn"}
-    assert "pull-request-operation: created #1" in propose.summary
+    assert "Pull request [#1](https://github.com/acme/shop/pull/1) created" in propose.summary
     assert_only_the_block_changed(world.repo, "headroom/learn")
     # The second job never lists runs or downloads sessions.
     assert not any("/actions/" in r.path for r in world.gh.requests()[seen:])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import TextIO
 
 from headroom_ci import __version__
 from headroom_ci import actions
+from headroom_ci.safety import inert
 from headroom_ci import config
 from headroom_ci import gitops
 from headroom_ci.learning import merge
@@ -119,10 +121,22 @@ def report_to_actions(result: PrResult, *, env: Mapping[str, str] = os.environ) 
     actions.set_outputs({"pull-request-operation": result.operation,
                          "pull-request-number": str(result.number or ""), "pull-request-url": result.url or "",
                          "pull-request-branch": result.branch}, env=env)
-    lines = [f"**headroom-ci pr**: `{result.line()}`", ""]
+    actions.add_summary(summary(result), env=env)
+
+
+def summary(result: PrResult) -> str:
+    """The job summary: a heading, the pull request as a link, and what was left out and why."""
+    branches = f"{inert.code_span(result.branch)} → {inert.code_span(result.base)}"
+    if result.number and result.url and re.fullmatch(r"https://[\w.:-]+/[\w./%-]+", result.url):
+        what = f"[#{result.number}]({result.url}) {result.operation} ({branches})"
+    else:
+        what = f"{result.operation} ({branches})"
+    if result.dry_run:
+        what += ": dry run, nothing pushed, nothing changed on GitHub"
+    lines = ["## headroom-ci pull request", "", f"Pull request {what}", ""]
     lines += [f"- not proposed again (closed without merging in #{x.pull_number}): "
-              f"{x.recommendation.content.removeprefix('- ')}" for x in result.suppressed]
-    actions.add_summary("\n".join(lines + [f"- {note}" for note in result.notes]), env=env)
+              f"{text.rule_cell(x.recommendation.content)}" for x in result.suppressed]
+    return "\n".join(lines + [f"- {inert.markdown(note)}" for note in result.notes]) + "\n"
 
 
 def where_to_propose(s: PrSettings, *, env: Mapping[str, str] = os.environ) -> GitHubSettings:

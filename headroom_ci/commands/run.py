@@ -26,6 +26,7 @@ from headroom_ci.commands.fetch import FetchSettings
 from headroom_ci.commands.fetch import run_fetch
 from headroom_ci.commands.fetch import STATUSES
 from headroom_ci.errors import FatalError
+from headroom_ci.safety import inert
 from headroom_ci.github.body import Footer
 from headroom_ci.github.artifacts import DEFAULT_GLOB
 from headroom_ci.github.artifacts import parse_since
@@ -96,6 +97,9 @@ def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.en
 
     if args.dry_run:
         out.write("dry run: the plan is written; no pull request was opened or changed\n")
+        actions.add_summary(f"**Dry run**: no pull request was opened or changed. The plan is "
+                            f"{inert.code_span(plan_out)}: the propose job (headroom/learn-action/pr with this "
+                            "plan) applies it.\n", env=env)
         actions.set_outputs({"pull-request-operation": "skipped"}, env=env)
         return 0
     with actions.group("pull request", out=out, env=env):

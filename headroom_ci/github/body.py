@@ -256,7 +256,7 @@ def _changes(p: Proposal) -> list[str]:
         fs = findings_of(p.plan, rec)
         out.append(f"| {status} | {_cell(c.section)} | {rule} | {rec.evidence_count} | "
                    f"{sum(f.runs for f in fs) or '–'} | ~{rec.tokens_saved:,}/session | "
-                   f"{_run_links([e for f in fs for e in f.evidence]) or '–'} |")
+                   f"{run_links([e for f in fs for e in f.evidence]) or '–'} |")
     return out
 
 
@@ -289,7 +289,7 @@ def _details(plan: Plan, rec: Recommendation, i: int, *, examples: int, chars: i
         for same in _alike(f.evidence)[: max(examples - shown, 0)]:
             shown += 1
             e = same[0]
-            runs = _run_links(same)
+            runs = run_links(same)
             where = (f" in run{'s' if ', ' in runs else ''} {runs}" if runs else "")
             times = f" (×{len(same)}, byte for byte)" if len(same) > 1 else ""
             out += ["", re.sub(r"[^\w.-]", "", e.agent) + where + times
@@ -324,7 +324,8 @@ def _chart(p: Proposal) -> list[str]:
     return lines + ["```"]
 
 
-def _run_links(evidence: Sequence[Evidence]) -> str:
+def run_links(evidence: Sequence[Evidence]) -> str:
+    """Markdown links to the CI runs of `evidence`, each once; a URL that is not a plain https one is left out."""
     links: dict[str, str] = {}
     for e in evidence:
         if not e.run_id:

@@ -101,14 +101,17 @@ def text(plan: Plan, *, olds: Sequence[str | None], applied: bool, plan_out: str
 
 
 def markdown(plan: Plan, *, olds: Sequence[str | None]) -> str:
-    out = [f"**headroom-ci learn**: {summary(plan)}", ""]
+    from headroom_ci.github.body import run_links   # the same links as the pull request's
+    out = ["## headroom-ci learn", "", summary(plan), ""]
     if plan.recommendations:
-        out += ["| section | rule | sessions | runs | tokens/session |", "|---|---|---|---|---|"]
+        out += ["| section | rule | sessions | runs | tokens/session | CI runs |", "|---|---|---|---|---|---|"]
         for rec in plan.recommendations:
             fs = findings_of(plan, rec)
             runs = sum(f.runs for f in fs)
             cell = _cell(rule_text(rec.content))
-            out.append(f"| {rec.section} | {cell} | {rec.evidence_count} | {runs or '-'} | {rec.tokens_saved:,} |")
+            links = run_links([e for f in fs for e in f.evidence]) or "-"
+            out.append(f"| {rec.section} | {cell} | {rec.evidence_count} | {runs or '-'} | {rec.tokens_saved:,} "
+                       f"| {links} |")
     else:
         out.append("No recurring failure with a fix was found: nothing to propose.")
     changed = [c for c in plan.changes if c.status != "unchanged"]

@@ -179,13 +179,16 @@ def test_markdown_format(workspace: tuple[Path, Path], capsys: pytest.CaptureFix
     sessions, repo = workspace
     assert main(["learn", str(sessions), "--repo-path", str(repo), "--format", "markdown"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[:5] == [
-        "**headroom-ci learn**: 4 sessions, 28 tool calls, 14 failures (50.0%), ~754 tokens spent on failed calls",
+    runs = ", ".join(f"[{r}](https://github.com/acme/shop/actions/runs/{r})" for r in ("101", "102", "103"))
+    assert out.splitlines()[:7] == [
+        "## headroom-ci learn",
         "",
-        "| section | rule | sessions | runs | tokens/session |",
-        "|---|---|---|---|---|",
+        "4 sessions, 28 tool calls, 14 failures (50.0%), ~754 tokens spent on failed calls",
+        "",
+        "| section | rule | sessions | runs | tokens/session | CI runs |",
+        "|---|---|---|---|---|---|",
         "| Environment | Run tests with `uv run pytest`, not `python3 -m pytest`: `fastapi` is only in the uv "
-        "environment. | 4 | 3 | 61 |",
+        f"environment. | 4 | 3 | 61 | {runs} |",
     ]
     assert "```diff\n--- a/AGENTS.md\n+++ b/AGENTS.md\n" in out
 
@@ -223,7 +226,7 @@ def test_outputs_and_summary_in_actions(workspace: tuple[Path, Path], tmp_path: 
     found = re.findall(r"^(\S+)<<(ghadelimiter_\w+)\n(.*?)\n\2$", (tmp_path / "output").read_text(), re.M | re.S)
     assert [(name, value) for name, _, value in found] == [
         ("sessions", "4"), ("failures", "14"), ("recommendations", "4"), ("plan-path", str(tmp_path / "plan.json"))]
-    assert (tmp_path / "summary.md").read_text().startswith("**headroom-ci learn**: 4 sessions, 28 tool calls")
+    assert (tmp_path / "summary.md").read_text().startswith("## headroom-ci learn\n\n4 sessions, 28 tool calls")
     capsys.readouterr()
 
 

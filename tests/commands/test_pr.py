@@ -209,9 +209,10 @@ def test_a_proposal_closed_without_merging_is_not_proposed_again(world: World, t
     world.env["GITHUB_STEP_SUMMARY"] = str(tmp_path / "summary.md")
     out = world.pr("four")
     summary = (tmp_path / "summary.md").read_text().splitlines()
-    assert summary[0].startswith("**headroom-ci pr**: `pull-request-operation: created #2 ")
-    assert summary[2].startswith("- not proposed again (closed without merging in #1): Run tests with `uv run pytest`")
-    assert len(summary) == 4
+    assert summary[:3] == ["## headroom-ci pull request", "",
+                           "Pull request [#2](https://github.com/acme/shop/pull/2) created (`headroom/learn` → `main`)"]
+    assert summary[4].startswith("- not proposed again (closed without merging in #1): Run tests with `uv run pytest`")
+    assert len(summary) == 6
     lines = out.splitlines()
     # --min-sessions 3 counts CI runs: the npm rule (3 sessions, 2 runs) was not in the closed proposal.
     assert lines[:2] == [f"not proposed again (closed without merging in #1): {r}" for r in (

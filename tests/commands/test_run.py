@@ -78,8 +78,8 @@ def test_fetch_learn_and_open_one_pull_request(world: World) -> None:
     assert span is not None and text[:span[0]].rstrip("\n") == EXAMPLE_AGENTS.read_text().rstrip("\n")
     assert "::group::fetch" in out and "::group::pull request" in out
     summary = (world.tmp / "summary.md").read_text()
-    assert summary.startswith("**headroom-ci learn**: 4 sessions, 28 tool calls")
-    assert "pull-request-operation: created #1" in summary
+    assert summary.startswith("## headroom-ci learn\n\n4 sessions, 28 tool calls")
+    assert "Pull request [#1](https://github.com/acme/shop/pull/1) created (`headroom/learn` → `main`)" in summary
     # The blob host never saw the token.
     assert all("authorization" not in r.headers for r in world.gh.requests() if r.host == "blob")
 
