@@ -29,11 +29,14 @@ from typing import Any
 
 import yaml
 
+from headroom_ci.cli import add_config_argument
+from headroom_ci.cli import CONFIG_PATH
 from headroom_ci.cli import csv
+from headroom_ci.cli import ENV_PREFIX
+from headroom_ci.cli import repo_root
 from headroom_ci.errors import FatalError
 
-DEFAULT_PATH = ".github/headroom-learn.yml"
-ENV_PREFIX = "HEADROOM_CI_"   # not HEADROOM_: headroom-ai's own variables live there
+DEFAULT_PATH = CONFIG_PATH
 
 # key → argparse dest. Keys follow the action's inputs; the rest are the flags' names.
 KEYS: dict[str, str] = {
@@ -89,11 +92,7 @@ class Config:
         return out
 
 
-def add_argument(p: argparse.ArgumentParser) -> None:
-    """`--config FILE` for the commands that read the config file."""
-    p.add_argument("--config", metavar="FILE", default=None,
-                   help=f"YAML file of settings, keyed like the action's inputs (default: {DEFAULT_PATH} in the "
-                        f"repository, if it exists; ${ENV_PREFIX}CONFIG); flags and {ENV_PREFIX}* variables win")
+add_argument = add_config_argument
 
 
 def env_name(key: str) -> str:
@@ -248,7 +247,7 @@ def reparse(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Seq
     sub = _subparser(parser, command) if isinstance(command, str) else None
     if sub is None or "config" not in _actions(sub):
         return args
-    cfg = load(sub, config=args.config, repo_path=getattr(args, "repo_path", ".") or ".", env=env)
+    cfg = load(sub, config=args.config, repo_path=getattr(args, "repo_path", None) or repo_root(), env=env)
     defaults = cfg.defaults()
     appended = {dest: value for dest, value in defaults.items()
                 if isinstance(_actions(sub)[dest], argparse._AppendAction)}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -16,9 +17,23 @@ def read_text(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     except UnicodeDecodeError as exc:
-        raise FatalError(f"{path}: not UTF-8 text (byte {exc.start}): fix or convert the file first") from None
+        where, problem = not_utf8(exc)
+        raise FatalError(f"{path}{where}: {problem}: save the file as UTF-8") from None
     except OSError as exc:
         raise FatalError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def not_utf8(exc: UnicodeDecodeError) -> tuple[str, str]:
+    """(":line:col" or "", what is wrong) for bytes that did not decode as UTF-8: UTF-16 (a
+    byte-order mark, or NUL bytes at the start) named as such, else the first bad byte."""
+    data = bytes(exc.object)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:64]:
+        return "", "UTF-16 text, not UTF-8"
+    breaks = list(re.finditer(rb"\r\n|\r|\n", data[: exc.start]))
+    line_start = breaks[-1].end() if breaks else 0
+    # Columns count characters; the bytes before the first bad one decode.
+    column = len(data[line_start:exc.start].decode("utf-8", "replace")) + 1
+    return f":{len(breaks) + 1}:{column}", f"byte 0x{data[exc.start]:02x} is not valid UTF-8"
 
 
 def write_text(path: Path, text: str) -> bool:

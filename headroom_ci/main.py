@@ -2,12 +2,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Protocol
 from typing import cast
 
 from headroom_ci import __version__
+from headroom_ci.cli import CONFIG_PATH
+from headroom_ci.cli import ENV_PREFIX
+from headroom_ci.cli import Parser
+from headroom_ci.cli import repo_root
 from headroom_ci.errors import FatalError
 
 
@@ -22,6 +27,12 @@ class Command(Protocol):
 COMMANDS: tuple[str, ...] = ("sessions", "learn", "check", "fetch", "pr", "run", "collect")
 
 
+# Modules of the `full` extra (pyproject.toml) → their distributions: the base install (what the
+# check hook and the collect step install) holds PyYAML and msgspec only.
+FULL = {"git": "GitPython", "github": "PyGithub", "openai": "openai", "pydantic": "pydantic",
+        "requests": "requests", "typing_extensions": "typing-extensions"}
+
+
 def command(name: str) -> Command:
     return cast(Command, importlib.import_module(f"headroom_ci.commands.{name}"))
 
@@ -34,7 +45,7 @@ def chosen(argv: Sequence[str]) -> str | None:
 
 def _parser(only: str | None = None) -> argparse.ArgumentParser:
     """The command line's parser; with `only`, that subcommand's and no other's."""
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = Parser(
         prog="headroom-ci",
         description="Learn from coding-agent failures in CI and propose rules for the agent's context file.",
     )
@@ -45,12 +56,45 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser | None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found = action.choices.get(name)
+            return found if isinstance(found, argparse.ArgumentParser) else None
+    return None
+
+
+def _lacking(exc: ModuleNotFoundError, name: str) -> int:
+    extra = FULL.get((exc.name or "").split(".")[0])
+    if extra is None:
+        raise exc
+    print(f"headroom-ci: error: {name} needs {extra}, which this install lacks: pip install 'headroom-ci[full]'",
+          file=sys.stderr)
+    return 1
+
+
+def _configured(args: argparse.Namespace) -> bool:
+    """Whether a config file or a HEADROOM_CI_* variable may have a say: PyYAML is loaded only
+    then, so `check` on every commit stays as quick as the interpreter."""
+    if args.config or any(key.startswith(ENV_PREFIX) for key in os.environ):
+        return True
+    return os.path.isfile(os.path.join(getattr(args, "repo_path", None) or repo_root(), CONFIG_PATH))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = _parser(chosen(argv))
-    args = parser.parse_args(argv)
+    name = chosen(argv)
     try:
-        if hasattr(args, "config"):
+        parser = _parser(name)
+    except ModuleNotFoundError as exc:   # a command's module imports its stack
+        return _lacking(exc, name or "headroom-ci")
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # The subcommand's usage, not the top level's, goes with an unknown flag.
+        sub = _subparser(parser, name) if name else None
+        (sub or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
+    try:
+        if hasattr(args, "config") and _configured(args):
             # The config file and HEADROOM_CI_* (the action's inputs) fill in what no flag gave.
             from headroom_ci import config  # PyYAML: only for the commands that read the file
             args = config.reparse(parser, args, argv)
@@ -67,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             actions.annotate("error", str(exc), title=f"headroom-ci {args.command}", out=sys.stdout)
         actions.untrusted(f"headroom-ci: error: {exc}\n", out=sys.stderr)
         return 1
+    except ModuleNotFoundError as exc:
+        return _lacking(exc, args.command)
     except KeyboardInterrupt:
         return 130
     except Exception:

@@ -195,7 +195,7 @@ def test_the_readme_documents_the_action() -> None:
 
 # -- the actions' dependency lock ------------------------------------------------------------------------------
 LOCK = REPO / "action-requirements.txt"
-LOCK_COMMAND = ("uv pip compile pyproject.toml --universal --python-version 3.12 --generate-hashes "
+LOCK_COMMAND = ("uv pip compile pyproject.toml --extra full --universal --python-version 3.12 --generate-hashes "
                 "--output-file action-requirements.txt")
 
 
@@ -227,7 +227,9 @@ def test_the_lock_matches_pyproject() -> None:
     from packaging.utils import canonicalize_name
 
     # pyproject.toml's dependencies, as the installed package declares them (tomllib is 3.11+).
-    project = {"dependencies": [r for r in requires("headroom-ci") or [] if "extra ==" not in r]}
+    # The actions run every command: the base dependencies and the `full` extra's.
+    project = {"dependencies": [r for r in requires("headroom-ci") or []
+                                if "extra ==" not in r or re.search(r"extra == ['\"]full['\"]", r)]}
     locked = {canonicalize_name(k): v for k, v in _locked().items()}
     for spec in project["dependencies"]:
         req = Requirement(spec)
@@ -242,3 +244,12 @@ def test_the_lock_matches_pyproject() -> None:
         needed = {canonicalize_name(v) for v in via} - {"headroom-ci"}
         assert (name in direct) == ("headroom-ci" in via), f"{name}: the lock and pyproject.toml disagree"
         assert needed <= set(locked), f"{name}: needed by {needed - set(locked)}, which is not locked"
+
+
+def test_the_collect_lock_is_the_action_locks_msgspec_entry() -> None:
+    from testing.locks import collect_lock
+    from testing.locks import COLLECT_LOCK
+    assert COLLECT_LOCK.read_text(encoding="utf-8") == collect_lock(LOCK.read_text(encoding="utf-8")), \
+        "regenerate it: python -m testing.locks"
+    assert re.search(r"^msgspec==\S+ \\\n(    --hash=sha256:[0-9a-f]{64}( \\)?\n)+\Z",
+                     COLLECT_LOCK.read_text(encoding="utf-8").split("\n", 2)[2], re.M)

@@ -213,9 +213,12 @@ def test_the_action_fetches_learns_and_opens_one_pull_request(world: World) -> N
         "pull-request-operation": "created", "pull-request-number": "1",
         "pull-request-url": "https://github.com/acme/shop/pull/1",
         "sessions": "4", "failures": "14", "recommendations": "4",
-        "plan-path": str(job.temp / "headroom-plan.json")}
-    assert job.summary.startswith("**headroom-ci learn**: 4 sessions, 28 tool calls")
-    assert "pull-request-operation: created #1 https://github.com/acme/shop/pull/1" in job.summary
+        "plan-path": str(job.temp / "headroom-plan.json"), "pull-request-branch": "headroom/learn"}
+    # Every output the step writes is one the action declares.
+    learn_step = next(step for step in job.log if step.id == "learn")
+    assert set(learn_step.outputs) == set(result.outputs)
+    assert job.summary.startswith("## headroom-ci learn\n\n4 sessions, 28 tool calls")
+    assert "Pull request [#1](https://github.com/acme/shop/pull/1) created (`headroom/learn` → `main`)" in job.summary
     assert_only_the_block_changed(world.repo, "headroom/learn")
     (pull,) = fake_pulls.pulls(world.gh)
     assert (pull["head"], pull["base"], pull["labels"], pull["draft"]) == ("headroom/learn", "main", ["agents"], False)
@@ -267,7 +270,11 @@ def test_learn_only_then_apply_the_plan_in_a_second_job(world: World) -> None:
     assert learned["plan-path"] == str(learn.temp / "headroom-plan.json")
     assert set(artifacts.stored) == {"headroom-plan"}
     assert list(artifacts.stored["headroom-plan"]) == ["headroom-plan.json"]
-    assert "**headroom-ci learn**: 4 sessions" in learn.summary
+    assert "## headroom-ci learn\n\n4 sessions" in learn.summary
+    # The read-only job says who applies its plan.
+    assert ("**Dry run**: no pull request was opened or changed. The plan is "
+            f"`{learn.temp / 'headroom-plan.json'}`: the propose job (headroom/learn-action/pr with this plan) "
+            "applies it.") in learn.summary
     # Nothing was written on GitHub's side by the read-only job.
     assert fake_pulls.pulls(world.gh) == [] and world.repo.branches() == ["main"]
     assert world.gh.requests(method="POST") == [] and world.gh.requests(method="PATCH") == []
@@ -278,8 +285,9 @@ def test_learn_only_then_apply_the_plan_in_a_second_job(world: World) -> None:
     second = propose.run_job(workflow, "propose", needs={"learn": {"result": "success", "outputs": first.outputs}})
     assert second.outcome == "success", _logs(propose)
     assert second.context["pr"]["outputs"] == {"pull-request-operation": "created", "pull-request-number": "1",
-                                               "pull-request-url": "https://github.com/acme/shop/pull/1"}
-    assert "pull-request-operation: created #1" in propose.summary
+                                               "pull-request-url": "https://github.com/acme/shop/pull/1",
+                                               "pull-request-branch": "headroom/learn"}
+    assert "Pull request [#1](https://github.com/acme/shop/pull/1) created" in propose.summary
     assert_only_the_block_changed(world.repo, "headroom/learn")
     # The second job never lists runs or downloads sessions.
     assert not any("/actions/" in r.path for r in world.gh.requests()[seen:])
@@ -376,6 +384,7 @@ def test_the_collect_action_bundles_and_uploads_the_jobs_sessions(new_world: Wor
     assert result.outputs == {"sessions": "1", "tool-calls": "7", "errors": "3"}
     assert list(artifacts.stored) == [name] and Path(bundle).is_dir()
     _bundle_checks(artifacts.stored[name], workspace=job.workspace, run_id="4242")
+    assert job.summary.strip() == f"**headroom-ci collect**: 1 session (claude 1), 0 secrets redacted → artifact `{name}`"
     assert job.added_path == []
     # A second collect in the same job (or another leg of a matrix) gets a name of its own.
     again = job.run_action(new_world.action_dir / "collect", inputs={})
@@ -589,3 +598,32 @@ def test_a_tampered_lock_stops_the_install(tmp_path: Path, action_dir: Path) -> 
     step = _install(job, copy)
     assert step.outcome == "failure"
     assert "THESE PACKAGES DO NOT MATCH THE HASHES" in step.stderr
+
+
+@pytest.mark.parametrize("with_uv", [pytest.param(False, id="pip"), pytest.param(True, id="uv")])
+def test_collect_installs_only_what_it_imports_and_collects_with_it(new_world: World, with_uv: bool) -> None:
+    """collect's own install (not the learn action's): msgspec at the lock's version, nothing else,
+    and the collect step runs on it."""
+    job = new_world.job("agent", workspace=new_world.repo.work, run_id="4242")
+    if with_uv:
+        uv = shutil.which("uv", path=str(Path(sys.executable).parent))
+        assert uv, "the test extra installs uv"
+        tools = new_world.tmp / "uv-tools"
+        tools.mkdir()
+        (tools / "uv").symlink_to(uv)
+        job.env["PATH"] = f"{tools}{os.pathsep}{job.env['PATH']}"
+    job.done = {}
+    step = _install(job, new_world.action_dir / "collect")
+    assert step.outcome == "success", step.stdout + step.stderr
+    python = Path(step.outputs["python"])
+    listed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "list", "--format=freeze"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    locked = re.search(r"^msgspec==(\S+) ", (new_world.action_dir / "collect-requirements.txt").read_text(), re.M)
+    assert locked and listed == [f"msgspec=={locked[1]}"]
+    artifacts = Artifacts()
+    job.stand_ins = {"actions/upload-artifact": artifacts.upload}
+    job.done = {"python": {"python-path": PYTHON}, "install": {"python": str(python)}}
+    _claude_transcript(job, "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b", 11)
+    result = job.run_action(new_world.action_dir / "collect", inputs={})
+    assert result.outcome == "success", _logs(job)
+    assert result.outputs["sessions"] == "1" and list(artifacts.stored) == [result.outputs["artifact-name"]]

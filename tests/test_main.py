@@ -144,3 +144,44 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out == f"headroom-ci {__version__}\n"
+
+
+@pytest.mark.parametrize("argv, usage, message", [
+    pytest.param(["learn", "--repo", "acme/ledger"], "usage: headroom-ci learn ",
+                 "headroom-ci learn: error: unrecognized arguments: --repo", id="no-prefix-matching"),
+    pytest.param(["fetch", "--out", "x", "--github", "acme/ledger"], "usage: headroom-ci fetch ",
+                 "headroom-ci fetch: error: unrecognized arguments: --github acme/ledger", id="subcommand-usage"),
+])
+def test_unknown_flags_are_errors_with_the_subcommands_usage(argv: list[str], usage: str, message: str,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert err.startswith(usage) and err.endswith(message + "\n")
+
+
+def test_help_shows_defaults_and_plain_metavars(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["learn", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--format text|json|markdown" in out and "{" not in out
+    assert "--max-block-tokens N token budget of the block (default: 1500)" in out
+    assert "--min-sessions N " in out and "MIN_SESSIONS" not in out
+
+
+def test_a_command_of_the_full_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    # As in the base install (the check hook's environment): GitPython is not there.
+    for name in [m for m in sys.modules if m == "git" or m.startswith(("git.", "headroom_ci.commands.learn",
+                                                                         "headroom_ci.gitops"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "git", None)
+    import headroom_ci
+    import headroom_ci.commands
+    for package, name in ((headroom_ci, "gitops"), (headroom_ci.commands, "learn")):
+        if hasattr(package, name):
+            monkeypatch.delattr(package, name)
+    assert main(["learn", str(tmp_path), "--repo-path", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == ("headroom-ci: error: learn needs GitPython, which this install lacks: "
+                                       "pip install 'headroom-ci[full]'\n")

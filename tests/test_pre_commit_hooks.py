@@ -14,8 +14,17 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
+
 import pytest
 import yaml
+
+from testing.examples import example_files
+from testing.fake_github import actions as fake_actions
+from testing.fake_github import FakeGitHub
+from testing.fake_github import TOKEN
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = REPO / ".pre-commit-hooks.yaml"
@@ -104,12 +113,32 @@ def test_manifest_hooks() -> None:
         "entry": "headroom-ci check", "language": "python",
         "files": r"(^|/)(AGENTS|CLAUDE|CLAUDE\.local|GEMINI)\.md$",
     }
+    full = ["GitPython>=3.1.40", "PyGithub>=2.3", "requests>=2.31", "typing-extensions>=4.11"]
     assert hooks["headroom-learn"] == {
         "id": "headroom-learn", "name": "headroom learn (dry run on local agent sessions)",
         "description": hooks["headroom-learn"]["description"],
         "entry": "headroom-ci learn", "language": "python",
-        "stages": ["manual"], "always_run": True, "pass_filenames": False,
+        "stages": ["manual"], "always_run": True, "pass_filenames": False, "verbose": True,
+        "additional_dependencies": full,
     }
+    assert hooks["headroom-learn-ci"] == {
+        "id": "headroom-learn-ci", "name": "headroom learn (dry run on the repository's CI sessions)",
+        "description": hooks["headroom-learn-ci"]["description"],
+        "entry": "headroom-ci run --dry-run", "language": "python",
+        "stages": ["manual"], "always_run": True, "pass_filenames": False, "verbose": True,
+        "additional_dependencies": full,
+    }
+
+
+def test_the_full_extras_are_the_manual_hooks_dependencies() -> None:
+    """The manual hooks' environment gets what the base install leaves out (pyproject.toml's
+    `full` extra), less the openai SDK and pydantic that only --analyzer llm loads."""
+    from importlib.metadata import requires
+    full = sorted(r.split(";")[0].strip() for r in requires("headroom-ci") or [] if re.search(r"extra == .full.", r))
+    hooks = {h["id"]: h for h in yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))}
+    llm_only = {"openai>=1.55.3", "pydantic>=2.0"}
+    assert sorted(hooks["headroom-learn"]["additional_dependencies"], key=str.lower) == \
+        sorted((r for r in full if r not in llm_only), key=str.lower)
 
 
 @pytest.mark.parametrize("path, matches", [
@@ -139,23 +168,46 @@ def claude_sessions_for(repo: Path, home: Path) -> None:
         (folder / transcript.name).write_text(text, encoding="utf-8")
 
 
+def ci_artifacts(gh: FakeGitHub) -> None:
+    """The README's example sessions as three recent CI runs' collect artifacts on the fake GitHub."""
+    state = fake_actions.of(gh)
+    wf = state.add_workflow("agent.yml")
+    files = example_files()
+    now = datetime.now(timezone.utc)
+    for day, run_id in enumerate(("101", "102", "103"), 1):
+        run = state.add_run(wf, created_at=(now - timedelta(days=day)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        members = {rel.split("/", 1)[1]: data for rel, data in files.items() if rel.startswith(f"run-{run_id}/")}
+        state.add_artifact(run, f"agent-sessions-{run_id}-1-agent", data=fake_actions.zip_of(members))
+
+
 def test_all_hooks_pass_on_a_good_repository(checkout: Path, git_repo: Callable[[dict[str, str]], Path],
-                                             pre_commit: Run, env: dict[str, str]) -> None:
+                                             env: dict[str, str]) -> None:
     repo = git_repo({
         "CLAUDE.md": GOOD,
         "services/api/AGENTS.md": "# API\n\nNo block here.\n",
         "README.md": MALFORMED,  # not a context file: not checked
     }).resolve()
     claude_sessions_for(repo, Path(env["HOME"]))
-    # No hook id: every hook of the manifest; the manual stage runs the manual hook and the
-    # check hook (which, like any hook without `stages`, runs at every stage).
-    result = pre_commit("try-repo", str(checkout), "--hook-stage", "manual", "--all-files", "--verbose", cwd=repo)
+    subprocess.run(["git", "remote", "add", "origin", "https://github.com/acme/shop.git"], cwd=repo, env=env,
+                   check=True)
+    with FakeGitHub() as gh:
+        ci_artifacts(gh)
+        # No hook id: every hook of the manifest; the manual stage runs the manual hooks and the
+        # check hook (which, like any hook without `stages`, runs at every stage). No --verbose:
+        # the manual hooks show their output by themselves.
+        result = subprocess.run([sys.executable, "-m", "pre_commit", "try-repo", str(checkout), "--hook-stage",
+                                 "manual", "--all-files"], cwd=repo, capture_output=True, text=True, timeout=900,
+                                env={**env, "GITHUB_API_URL": gh.api_url, "GH_TOKEN": TOKEN})
+        fetched = gh.requests("GET", r"/artifacts/\d+/zip$")
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"^check headroom learned-patterns blocks\.+Passed$", result.stdout, re.MULTILINE), result.stdout
-    assert re.search(r"^headroom learn \(dry run on local agent sessions\)\.+Passed$", result.stdout, re.MULTILINE), \
-        result.stdout
-    # The dry run found the sessions' recurring failure and proposed its fix, and wrote nothing.
-    assert "`uv run pytest`, not `python3 -m pytest`" in result.stdout
+    local = re.search(r"^headroom learn \(dry run on local agent sessions\)\.+Passed$(.*?)^headroom learn \(dry run on "
+                      r"the repository's CI sessions\)\.+Passed$(.*)", result.stdout, re.MULTILINE | re.DOTALL)
+    assert local, result.stdout
+    # Each dry run found the sessions' recurring failure and proposed its fix, and wrote nothing.
+    for output in local.groups():
+        assert "`uv run pytest`, not `python3 -m pytest`" in output
+    assert "headroom-ci learn: 4 sessions" in local[2] and len(fetched) == 3
     assert not (repo / "AGENTS.md").exists()
     assert subprocess.run(["git", "status", "--porcelain"], cwd=repo, env=env, capture_output=True, text=True,
                           check=True).stdout == ""

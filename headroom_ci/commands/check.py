@@ -11,13 +11,16 @@ import argparse
 import sys
 
 import re
+import subprocess
 from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from headroom_ci import actions
+from headroom_ci.cli import add_config_argument
 from headroom_ci.cli import positive
+from headroom_ci.fsio import not_utf8
 from headroom_ci.fsio import read_manifests
 from headroom_ci.learning import block
 from headroom_ci.learning.tombstones import record_of
@@ -40,7 +43,7 @@ _SCREENS: tuple[tuple[Callable[[str], list[screen.Problem]], str], ...] = (
 def check(*, files: Sequence[str], max_tokens: int, out: TextIO) -> int:
     """Print ``path:line:col: kind: detail`` per problem; 1 if any, else 0 and silence."""
     if max_tokens < 1:
-        raise UsageError(f"--max-tokens must be at least 1, not {max_tokens}")
+        raise UsageError(f"--max-block-tokens must be at least 1, not {max_tokens}")
     failed = False
     for path in files:
         for line in check_file(path, max_tokens=max_tokens):
@@ -77,7 +80,7 @@ def check_file(path: str, *, max_tokens: int) -> list[str]:
     tokens = _tokens(text[start:end], sections or [])
     if tokens > max_tokens:
         line, _ = _file_position(text, start, 1, 1)
-        found.append((line, 1, f"over budget: {tokens} tokens > {max_tokens} (--max-tokens)"))
+        found.append((line, 1, f"over budget: {tokens} tokens > {max_tokens} (--max-block-tokens)"))
     return [f"{path}:{line}:{column}: {message}" for line, column, message in sorted(found)]
 
 
@@ -85,10 +88,8 @@ def _removed(path: str) -> list[str]:
     """A problem when the last commit's version of the file holds a block with recorded rules:
     the block disappeared while its rules are still referenced (headroom-ai's `learn --apply`
     moves a CLAUDE.md block to CLAUDE.local.md)."""
-    from headroom_ci import gitops  # GitPython, only for a file whose block is gone
     file = Path(path)
-    history = gitops.file_history(file.parent, file.name, limit=1)
-    committed = history[-1].text if history else None
+    committed = _committed(file)
     recorded = [e for e in record_of(committed) if e.state == "active"]
     if not recorded:
         return []
@@ -98,6 +99,22 @@ def _removed(path: str) -> list[str]:
     return [f"{path}:1:1: block-removed: the headroom:learn block with {len(recorded)} recorded "
             f"rule{'s' if len(recorded) != 1 else ''} is gone from this file but not from its last commit{moved}"
             f" — restore it (git checkout HEAD -- {path}), or remove it on purpose with SKIP=headroom-learn-check"]
+
+
+def _committed(file: Path) -> str | None:
+    """The file as the last commit has it; None when it has none (or git is not there). The git
+    command, not GitPython: the check hook's environment holds only PyYAML and msgspec."""
+    try:
+        done = subprocess.run(["git", "show", f"HEAD:./{file.name}"], cwd=file.parent or ".",
+                              capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    try:
+        return done.stdout.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _has_block(path: Path) -> bool:
@@ -152,14 +169,8 @@ def _file_position(text: str, block_start: int, line: int, column: int) -> tuple
 
 def _not_utf8(path: str, exc: UnicodeDecodeError) -> str:
     # exc.object is what was decoded: the bytes after any BOM, so offsets match the text.
-    data = exc.object
-    breaks = list(re.finditer(rb"\r\n|\r|\n", data[: exc.start]))
-    line_start = breaks[-1].end() if breaks else 0
-    line = len(breaks) + 1
-    # Columns count characters, as for every other problem; the bytes before the first bad one decode.
-    column = len(data[line_start:exc.start].decode("utf-8")) + 1
-    return (f"{path}:{line}:{column}: not-utf8: byte 0x{data[exc.start]:02x} is not valid UTF-8"
-            " — save the file as UTF-8")
+    where, problem = not_utf8(exc)
+    return f"{path}{where or ':1:1'}: not-utf8: {problem} — save the file as UTF-8"
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -168,9 +179,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                                    "unicode, machine paths or secrets, and within the token budget. Prints "
                                    "path:line:col: kind: detail per problem and exits 1 if there is any.")
     p.add_argument("files", nargs="+", metavar="FILE", help="context file (AGENTS.md, CLAUDE.md, GEMINI.md, ...)")
-    p.add_argument("--max-tokens", type=positive, default=DEFAULT_MAX_TOKENS, metavar="N",
-                   help="token budget of the block (default: %(default)s)")
+    p.add_argument("--max-block-tokens", type=positive, default=DEFAULT_MAX_TOKENS, metavar="N",
+                   help="token budget of the block, as learn's (default: %(default)s)")
+    # The name check had before it took learn's: kept working, not shown.
+    p.add_argument("--max-tokens", dest="max_block_tokens", type=positive, help=argparse.SUPPRESS)
+    add_config_argument(p)
 
 
 def from_args(args: argparse.Namespace) -> int:
-    return check(files=args.files, max_tokens=args.max_tokens, out=sys.stdout)
+    return check(files=args.files, max_tokens=args.max_block_tokens, out=sys.stdout)

@@ -31,6 +31,7 @@ from typing import TextIO
 
 from headroom_ci import __version__
 from headroom_ci import actions
+from headroom_ci.safety import inert
 from headroom_ci.commands.sessions import printable
 from headroom_ci.errors import FatalError
 from headroom_ci.mining.paths import relativize
@@ -72,6 +73,7 @@ class CollectSettings:
     home: str | None = None   # written `~`
     # The built-in table; from_args adds the values of the job's secret-looking variables.
     redactor: Redactor = DEFAULT_REDACTOR
+    artifact: str | None = None   # the name the bundle is uploaded as, for the job summary
 
 
 @dataclass(frozen=True)
@@ -349,6 +351,20 @@ def _line(label: str, totals: Mapping[str, int]) -> str:
             f"{totals['errors']} failed")
 
 
+def summary_line(bundle: _Bundle, totals: Mapping[str, int], *, settings: CollectSettings) -> str:
+    """The job summary's one line: sessions per agent, secrets redacted, where they went."""
+    if not bundle.entries:
+        return "**headroom-ci collect**: no agent sessions found: nothing uploaded"
+    counted = bundle.counted()
+    agents = ", ".join(f"{agent} {_totals([e for e in counted if e['agent'] == agent])['sessions']}"
+                       for agent in sorted({e["agent"] for e in bundle.entries}))
+    secrets = sum(bundle.redacted.values())
+    where = (f"artifact {inert.code_span(settings.artifact)}" if settings.artifact
+             else inert.code_span(str(settings.out)))
+    return (f"**headroom-ci collect**: {_plural(totals['sessions'], 'session')} ({agents}), "
+            f"{_plural(secrets, 'secret')} redacted → {where}")
+
+
 def _report(bundle: _Bundle, *, settings: CollectSettings, sources: Sequence[Source], out: TextIO,
             env: Mapping[str, str]) -> None:
     counted = bundle.counted()
@@ -377,6 +393,7 @@ def _report(bundle: _Bundle, *, settings: CollectSettings, sources: Sequence[Sou
                   else "no agent's session folder exists on this machine")
         actions.annotate("notice", f"no agent sessions found for {settings.workspace}: nothing to upload ({looked})",
                          title="headroom-ci collect", out=out, env=env)
+    actions.add_summary(summary_line(bundle, totals, settings=settings) + "\n", env=env)
     actions.set_outputs({
         "sessions": str(totals["sessions"]), "tool-calls": str(totals["tool_calls"]),
         "errors": str(totals["errors"]), "bundle-path": str(settings.out) if bundle.entries else "",
@@ -398,6 +415,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--raw", action="store_true",
                    help="also keep the original files under raw/, redacted line by line (not SQLite databases)")
     p.add_argument("--repository", metavar="OWNER/NAME", help="the repository (default: $GITHUB_REPOSITORY)")
+    p.add_argument("--artifact-name", metavar="NAME",
+                   help="the artifact the bundle will be uploaded as, named in the job summary")
 
 
 def settings_from(args: argparse.Namespace, env: Mapping[str, str]) -> CollectSettings:
@@ -411,7 +430,7 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str]) -> CollectSe
                            repository=args.repository or env.get("GITHUB_REPOSITORY") or None,
                            home=env.get("HOME") or str(Path.home()),
                            # A secret the job holds in a variable is redacted wherever it shows up.
-                           redactor=Redactor.from_config(env=env))
+                           redactor=Redactor.from_config(env=env), artifact=args.artifact_name or None)
 
 
 def from_args(args: argparse.Namespace) -> int:

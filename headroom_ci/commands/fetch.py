@@ -44,6 +44,8 @@ from headroom_ci.github.artifacts import DEFAULT_GLOB
 from headroom_ci.github.artifacts import download
 from headroom_ci.github.artifacts import DownloadError
 from headroom_ci.github.artifacts import install
+from headroom_ci.github.artifacts import iso
+from headroom_ci.github.artifacts import Listing
 from headroom_ci.github.artifacts import list_artifacts
 from headroom_ci.github.artifacts import MAX_ARCHIVE_BYTES
 from headroom_ci.github.artifacts import parse_since
@@ -265,9 +267,10 @@ def run_fetch(*, settings: FetchSettings, out: TextIO, env: Mapping[str, str] = 
         out.write(f"fetch: {index_path} is not a fetch index; starting a new one\n")
         index = {}
     todo = plan(listing.artifacts, index, lambda folder: (settings.out / folder).is_dir())
-    if not todo:
-        out.write(f"fetch: {settings.github.repo}: no artifact named {settings.query.glob!r} in "
-                  f"{len(listing.runs)} run{'s' if len(listing.runs) != 1 else ''}\n")
+    if not todo:   # no artifact matched (one fetched before is still a result, "seen")
+        # A green job that learned from nothing is a silent failure: say what was there instead.
+        actions.annotate("warning", nothing_matched(listing, settings.query, repository=settings.github.repo),
+                         title="headroom-ci fetch", out=out, env=env)
         return FetchReport(len(listing.runs), ())
     results: list[FetchResult] = []
     progress = Progress(out, total=len(todo), tty=is_tty(out))
@@ -290,6 +293,18 @@ def run_fetch(*, settings: FetchSettings, out: TextIO, env: Mapping[str, str] = 
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return FetchReport(len(listing.runs), tuple(results))
+
+
+def nothing_matched(listing: Listing, query: Query, *, repository: str) -> str:
+    runs = f"{len(listing.runs)} run{'s' if len(listing.runs) != 1 else ''}"
+    window = f" since {iso(query.since)}" if query.since is not None else ""
+    if not listing.runs:
+        return (f"fetch: {repository}: no workflow run{window} matched, so no sessions: check the workflows, "
+                "since and branch settings")
+    seen = ", ".join(listing.others[:10]) + (f" and {len(listing.others) - 10} more" if len(listing.others) > 10 else "")
+    return (f"fetch: {repository}: no artifact named {query.glob!r} in {runs}{window}, so no sessions; "
+            + (f"their artifacts: {seen}: check artifact-pattern" if seen
+               else "they uploaded no artifact: does the agent job run headroom/learn-action/collect?"))
 
 
 def _remove_leftovers(out_dir: Path) -> None:

@@ -21,6 +21,7 @@ from headroom_ci import gitops
 from headroom_ci import llm
 from headroom_ci.learning import render
 from headroom_ci.cli import positive
+from headroom_ci.cli import repo_root
 from headroom_ci.errors import FatalError
 from headroom_ci.fsio import read_manifests
 from headroom_ci.fsio import read_text
@@ -76,6 +77,19 @@ def target_path(repo: Path, target: str | None) -> Path:
     return repo / "AGENTS.md"
 
 
+def contained(repo: Path, path: Path, *, flag: str, given: str) -> Path:
+    """`path` with its symlinks followed (a write goes to the file the link names, the link stays
+    a link), refused unless it is a file (or a new one) inside the repository."""
+    real = Path(os.path.realpath(path))
+    top = Path(os.path.realpath(repo))
+    if real != top and top not in real.parents:
+        where = f" (a link to {real})" if os.path.islink(path) else ""
+        raise FatalError(f"{flag} {given}: outside the repository {top}{where}: name a file inside it")
+    if real.is_dir():
+        raise FatalError(f"{flag} {given}: is a folder: name a markdown file such as {given.rstrip('/')}/AGENTS.md")
+    return real
+
+
 def today() -> str:
     # SOURCE_DATE_EPOCH makes the date reproducible (tests, reproducible builds).
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -125,9 +139,11 @@ def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr) -> Learned
     missing = [p for p in settings.paths if not os.path.exists(p)]
     if missing:
         raise FatalError(f"{missing[0]}: no such file or folder")
-    files = {"context": target_path(repo, settings.target)}
+    files = {"context": contained(repo, target_path(repo, settings.target), flag="--target",
+                                  given=settings.target or target_path(repo, None).name)}
     if settings.memory_target:
-        files["memory"] = target_path(repo, settings.memory_target)
+        files["memory"] = contained(repo, target_path(repo, settings.memory_target), flag="--memory-target",
+                                    given=settings.memory_target)
     targets = {role: TargetFile(_relative(p, repo), read_text(p)) for role, p in files.items()}
     # Efficacy counts only the failures of rules already in effect: none, no second look at the sessions.
     wanted = {r.failure for t in targets.values() for r in merge.read(t.text, source=t.path).in_effect if r.failure}
@@ -136,7 +152,8 @@ def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr) -> Learned
     runs = RunLog(repo_path=str(repo.resolve()), failures=frozenset(wanted))
     miner, skipped = mine(items, repo_path=str(repo.resolve()), runs=runs)
     if miner.stats().sessions == 0 and not settings.paths:
-        raise FatalError(f"no agent sessions found for {repo.resolve()}: pass transcript files or folders")
+        raise FatalError(f"no agent sessions found for {repo.resolve()} (looked in {where_looked()}): "
+                         "pass transcript files or folders")
     aside = miner.set_aside()
     if aside:
         # Repository names come from the sessions' folders: transcript text, fenced in a job log.
@@ -158,6 +175,12 @@ def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr) -> Learned
     if report is not None:
         plan = dataclasses.replace(plan, llm=report.to_dict())
     return Learned(plan, [t.text for t in targets.values()], list(files.values()), report)
+
+
+def where_looked() -> str:
+    """The agents' folders local discovery reads, for a message."""
+    from headroom_ci.sessions.discover import agent_homes
+    return ", ".join(f"{agent} {path}" for agent, path in agent_homes().items())
 
 
 def lifecycle(repo: Path, target: TargetFile, runs: RunLog, *, retire_after: int | None) -> Lifecycle:
@@ -230,7 +253,7 @@ def _print(plan: Plan, olds: list[str | None], *, settings: LearnSettings, out: 
     elif settings.format == "markdown":
         actions.untrusted(render.markdown(plan, olds=olds) + tail, out=out)
     else:
-        actions.untrusted(render.text(plan, olds=olds, applied=settings.apply) + tail, out=out)
+        actions.untrusted(render.text(plan, olds=olds, applied=settings.apply, plan_out=settings.plan_out) + tail, out=out)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -251,15 +274,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def add_learn_arguments(p: argparse._ActionsContainer) -> None:
     """The options learn shares with run."""
-    p.add_argument("--repo-path", default=".", help="the repository (default: .)")
-    p.add_argument("--target", help="context file: AGENTS.md, CLAUDE.md, CLAUDE.local.md, GEMINI.md or a path "
+    p.add_argument("--repo-path", metavar="DIR", default=repo_root(), help="the repository (default: the git repository of the current folder, else .)")
+    p.add_argument("--target", metavar="FILE", help="context file: AGENTS.md, CLAUDE.md, CLAUDE.local.md, GEMINI.md or a path "
                                     "(default: AGENTS.md if it exists, else CLAUDE.md if it exists, else AGENTS.md)")
-    p.add_argument("--memory-target", help="memory file for session-level preferences (default: none)")
-    p.add_argument("--max-block-tokens", type=positive, default=1500, help="token budget of the block")
-    p.add_argument("--min-sessions", type=positive, default=2,
+    p.add_argument("--memory-target", metavar="FILE", help="memory file for session-level preferences (default: none)")
+    p.add_argument("--max-block-tokens", type=positive, default=1500, metavar="N", help="token budget of the block")
+    p.add_argument("--min-sessions", type=positive, default=2, metavar="N",
                    help="sessions a failure must recur in (distinct CI runs when runs are known; "
                         "a subagent counts with its parent)")
-    p.add_argument("--min-fixes", type=positive, default=2, help="sessions (or CI runs) its fix must be seen in")
+    p.add_argument("--min-fixes", type=positive, default=2, metavar="N", help="sessions (or CI runs) its fix must be seen in")
     p.add_argument("--retire-after", type=positive, metavar="DAYS",
                    help="also propose removing rules whose failure no run of the last DAYS days had (default: never)")
     llm.add_arguments(p)

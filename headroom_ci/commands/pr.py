@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from pathlib import PurePosixPath
 from typing import Literal
 from typing import TextIO
 
+from headroom_ci import __version__
 from headroom_ci import actions
+from headroom_ci.safety import inert
 from headroom_ci import config
 from headroom_ci import gitops
 from headroom_ci.learning import merge
@@ -33,6 +36,7 @@ from headroom_ci.github.body import Proposal
 from headroom_ci.github.body import Suppressed
 from headroom_ci.github.client import connect
 from headroom_ci.github.client import MAX_RATE_LIMIT_WAIT
+from headroom_ci.github.client import GitHubSettings
 from headroom_ci.github.client import resolve
 from headroom_ci.github.pulls import Pull
 from headroom_ci.github.pulls import missing_labels
@@ -45,7 +49,10 @@ from headroom_ci.learning.plan import RuleChange
 from headroom_ci.learning.propose import rules_of
 
 DEFAULT_BRANCH = "headroom/learn"
-BOT = gitops.Identity("headroom-ci[bot]", "headroom-ci@users.noreply.github.com")
+# The Actions bot's own identity: GitHub shows its avatar and links no person to the commits.
+BOT = gitops.Identity("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
+# The identity headroom-ci committed as before: a branch it made then is still its own.
+FORMER_BOT_EMAILS = frozenset({"headroom-ci@users.noreply.github.com"})
 Operation = Literal["created", "updated", "closed", "unchanged", "skipped"]
 
 
@@ -69,6 +76,8 @@ class PrSettings:
     token: str | None = None
     api_url: str | None = None
     max_wait: float = MAX_RATE_LIMIT_WAIT
+    footer: text.Footer = text.Footer()   # what run read; the version and the run are filled in here
+    config: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,22 +121,40 @@ def report_to_actions(result: PrResult, *, env: Mapping[str, str] = os.environ) 
     actions.set_outputs({"pull-request-operation": result.operation,
                          "pull-request-number": str(result.number or ""), "pull-request-url": result.url or "",
                          "pull-request-branch": result.branch}, env=env)
-    lines = [f"**headroom-ci pr**: `{result.line()}`", ""]
+    actions.add_summary(summary(result), env=env)
+
+
+def summary(result: PrResult) -> str:
+    """The job summary: a heading, the pull request as a link, and what was left out and why."""
+    branches = f"{inert.code_span(result.branch)} → {inert.code_span(result.base)}"
+    if result.number and result.url and re.fullmatch(r"https://[\w.:-]+/[\w./%-]+", result.url):
+        what = f"[#{result.number}]({result.url}) {result.operation} ({branches})"
+    else:
+        what = f"{result.operation} ({branches})"
+    if result.dry_run:
+        what += ": dry run, nothing pushed, nothing changed on GitHub"
+    lines = ["## headroom-ci pull request", "", f"Pull request {what}", ""]
     lines += [f"- not proposed again (closed without merging in #{x.pull_number}): "
-              f"{x.recommendation.content.removeprefix('- ')}" for x in result.suppressed]
-    actions.add_summary("\n".join(lines + [f"- {note}" for note in result.notes]), env=env)
+              f"{text.rule_cell(x.recommendation.content)}" for x in result.suppressed]
+    return "\n".join(lines + [f"- {inert.markdown(note)}" for note in result.notes]) + "\n"
+
+
+def where_to_propose(s: PrSettings, *, env: Mapping[str, str] = os.environ) -> GitHubSettings:
+    """The repository, token and API the pull request goes to, every setting checked: `run`
+    calls it before it learns, so a wrong remote or branch costs no fetch or model call."""
+    origin = gitops.origin_url(s.repo_path, s.remote)
+    if origin is None:
+        raise UsageError(f"{s.repo_path}: no git remote {s.remote!r}: run inside a clone of the repository")
+    if not gitops.is_branch_name(s.repo_path, s.branch):
+        raise UsageError(f"--branch {s.branch!r}: not a valid branch name")
+    return resolve(repo=s.github_repo, token=s.token, api_url=s.api_url, origin_url=origin, env=env)
 
 
 def open_pull_request(plan: Plan, *, settings: PrSettings, out: TextIO,
                       env: Mapping[str, str] = os.environ) -> PrResult:
     """Everything `pr` does with a plan already in memory (what `run` calls)."""
     s = settings
-    origin = gitops.origin_url(s.repo_path, s.remote)
-    if origin is None:
-        raise UsageError(f"{s.repo_path}: no git remote {s.remote!r}: run inside a clone of the repository")
-    if not gitops.is_branch_name(s.repo_path, s.branch):
-        raise UsageError(f"--branch {s.branch!r}: not a valid branch name")
-    github = resolve(repo=s.github_repo, token=s.token, api_url=s.api_url, origin_url=origin, env=env)
+    github = where_to_propose(s, env=env)
     pulls = Pulls(connect(github, max_wait=s.max_wait), github.repo)
     base = s.base or pulls.default_branch()
     if base == s.branch:
@@ -171,9 +198,20 @@ def open_pull_request(plan: Plan, *, settings: PrSettings, out: TextIO,
     proposal = Proposal(plan, tuple(r for r in plan.recommendations if r.target in roles and r not in
                                     {x.recommendation for x in suppressed}),
                         suppressed, tuple(sorted(p.removeprefix(prefix) for p in files)), s.branch, base, remerged,
-                        changes=tuple(c for c in changes if prefix + c.path in files))
+                        changes=tuple(c for c in changes if prefix + c.path in files),
+                        footer=footer(s, env))
     pushed = _push(s, state, files, proposal)
     return _publish(pulls, s, current, proposal, pushed=pushed, result=result, out=out, env=env)
+
+
+def footer(s: PrSettings, env: Mapping[str, str]) -> text.Footer:
+    """The description's footer: this version, the workflow run doing this (in Actions), what was read."""
+    server, repository, run_id = (env.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    run = f"{server.rstrip('/')}/{repository}/actions/runs/{run_id}" if server and repository and run_id else None
+    config = s.config or env.get("HEADROOM_CI_CONFIG") or None
+    if config and not os.path.isfile(os.path.join(s.repo_path, config)) and not os.path.isfile(config):
+        config = None   # the default file, absent: nothing was read
+    return replace(s.footer, version=__version__, learn_run=run, config=config)
 
 
 def _announce(pull: Pull, env: Mapping[str, str]) -> None:
@@ -224,8 +262,8 @@ def _remote_state(s: PrSettings, base: str) -> _State:
     branch_sha = gitops.rev(s.repo_path, f"refs/remotes/{s.remote}/{s.branch}")
     commits = gitops.commits_between(s.repo_path, base_sha, branch_sha)
     gitops.deepen(s.repo_path, s.remote, s.branch)  # only now: see its docstring
-    bot = s.author.email.lower()
-    ours = all(c.author.email.lower() == bot and c.committer.email.lower() == bot for c in commits)
+    bots = {s.author.email.lower()} | FORMER_BOT_EMAILS
+    ours = all(c.author.email.lower() in bots and c.committer.email.lower() in bots for c in commits)
     return _State(base, base_sha, branch_sha, ours, len(commits))
 
 
@@ -355,7 +393,8 @@ def settings_from_args(args: argparse.Namespace, *, plan: str | None = None) -> 
         labels=args.labels, reviewers=args.reviewers, team_reviewers=args.team_reviewers, assignees=args.assignees,
         draft=args.draft, title=args.title, dry_run=args.dry_run, include_rejected=args.include_rejected,
         author=gitops.Identity(args.author_name, args.author_email), github_repo=args.github_repo,
-        token=args.token, api_url=args.api_url, max_wait=float(args.max_rate_limit_wait))
+        token=args.token, api_url=args.api_url, max_wait=float(args.max_rate_limit_wait),
+        config=getattr(args, "config", None))
 
 
 def from_args(args: argparse.Namespace, *, out: TextIO | None = None, env: Mapping[str, str] = os.environ) -> int:

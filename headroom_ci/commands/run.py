@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from collections.abc import Mapping
 from datetime import datetime
 from datetime import timezone
@@ -25,6 +26,8 @@ from headroom_ci.commands.fetch import FetchSettings
 from headroom_ci.commands.fetch import run_fetch
 from headroom_ci.commands.fetch import STATUSES
 from headroom_ci.errors import FatalError
+from headroom_ci.safety import inert
+from headroom_ci.github.body import Footer
 from headroom_ci.github.artifacts import DEFAULT_GLOB
 from headroom_ci.github.artifacts import parse_since
 from headroom_ci.github.artifacts import Query
@@ -64,6 +67,10 @@ def _sessions_dir(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
 
 
 def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.environ) -> int:
+    plan_out = args.plan_out
+    if not args.dry_run:
+        # Before any network call or learning: the remote, the branch, the repository and the token.
+        pr_cmd.where_to_propose(pr_cmd.settings_from_args(args, plan=plan_out or "headroom-plan.json"), env=env)
     if args.sessions:
         sessions = Path(args.sessions)
         if not sessions.is_dir():
@@ -81,7 +88,7 @@ def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.en
         if report.results and all(r.status == "failed" for r in report.results):
             raise FatalError("every artifact download failed: see the lines above")
 
-    plan_out = args.plan_out or str(sessions.parent / "headroom-plan.json")
+    plan_out = plan_out or str(sessions.parent / "headroom-plan.json")
     with actions.group("learn", out=out, env=env):
         learned = learn_cmd.make_plan(learn_cmd.settings_from(args, paths=(str(sessions),)))
         learn_cmd.write_plan(learned.plan, plan_out)
@@ -90,11 +97,16 @@ def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.en
 
     if args.dry_run:
         out.write("dry run: the plan is written; no pull request was opened or changed\n")
+        actions.add_summary(f"**Dry run**: no pull request was opened or changed. The plan is "
+                            f"{inert.code_span(plan_out)}: the propose job (headroom/learn-action/pr with this "
+                            "plan) applies it.\n", env=env)
         actions.set_outputs({"pull-request-operation": "skipped"}, env=env)
         return 0
     with actions.group("pull request", out=out, env=env):
-        result = pr_cmd.open_pull_request(learned.plan, settings=pr_cmd.settings_from_args(args, plan=plan_out),
-                                          out=out, env=env)
+        settings = pr_cmd.settings_from_args(args, plan=plan_out)
+        read = Footer(since=None if args.sessions else args.since,
+                      workflows=tuple(w for group in args.workflow for w in group))
+        result = pr_cmd.open_pull_request(learned.plan, settings=replace(settings, footer=read), out=out, env=env)
     out.write(result.line() + "\n")
     pr_cmd.report_to_actions(result, env=env)
     return 0

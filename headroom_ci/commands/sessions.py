@@ -9,6 +9,9 @@ from collections.abc import Sequence
 from typing import Any
 from typing import TextIO
 
+from pathlib import Path
+
+from headroom_ci.cli import repo_root
 from headroom_ci.errors import FatalError
 from headroom_ci.sessions.load import iter_paths
 from headroom_ci.sessions.model import Session
@@ -78,11 +81,22 @@ def render_table(rep: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def sessions(*, paths: Sequence[str], as_json: bool, out: TextIO) -> int:
+def sessions(*, paths: Sequence[str], as_json: bool, out: TextIO, local: str | None = None) -> int:
+    """With `local` (a repository), the sessions learn would discover for it, not `paths`'."""
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
         raise FatalError(f"{printable(missing[0])}: no such file or folder")
-    rep = report(iter_paths(paths))
+    if local is not None and paths:
+        raise FatalError("--local reads this machine's agent folders: pass it without paths")
+    if local is None and not paths:
+        raise FatalError("nothing to read: pass transcript files or folders, or --local")
+    if local is not None:
+        from headroom_ci.sessions.discover import local_sessions
+        if not os.path.isdir(local):
+            raise FatalError(f"--repo-path {printable(local)}: no such folder")
+        rep = report(local_sessions(Path(local)))
+    else:
+        rep = report(iter_paths(paths))
     if as_json:
         text = json.dumps(rep, indent=2, ensure_ascii=False) + "\n"
         try:
@@ -100,9 +114,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("sessions", help="read agent transcripts and summarize them",
                        description="Read agent transcripts (files, folders, .zip) and print "
                                    "one row per transcript: tool calls, errors, tokens.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="transcript file, folder or .zip")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="transcript file, folder or .zip")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--local", action="store_true",
+                   help="the sessions `learn` would discover on this machine for --repo-path, instead of PATHs")
+    p.add_argument("--repo-path", metavar="DIR", default=repo_root(),
+                   help="with --local: the repository (default: the git repository of the current folder, else .)")
 
 
 def from_args(args: argparse.Namespace) -> int:
-    return sessions(paths=args.paths, as_json=args.json, out=sys.stdout)
+    return sessions(paths=args.paths, as_json=args.json, out=sys.stdout,
+                    local=args.repo_path if args.local else None)

@@ -107,6 +107,7 @@ class ArtifactInfo:
 class Listing:
     runs: tuple[RunInfo, ...]
     artifacts: tuple[ArtifactInfo, ...]  # whose names match, expired ones included
+    others: tuple[str, ...] = ()         # names of the runs' artifacts the glob did not take, for a warning
 
 
 def iso(when: datetime) -> str:
@@ -285,6 +286,7 @@ def list_artifacts(gh: Github, settings: GitHubSettings, query: Query) -> Listin
                     break
     chosen = newest(infos, query.max_runs)
     artifacts: list[ArtifactInfo] = []
+    others: dict[str, None] = {}
     for info in chosen:
         with _explained(settings, f"listing the artifacts of run {info.id}",
                         not_found=f"run {info.id} of {settings.repo} was deleted while it was read: try again"):
@@ -293,7 +295,9 @@ def list_artifacts(gh: Github, settings: GitHubSettings, query: Query) -> Listin
                     artifacts.append(ArtifactInfo(id=art.id, name=art.name, size=art.size_in_bytes or 0,
                                                   expired=bool(art.expired), download_url=art.archive_download_url,
                                                   run=info))
-    return Listing(chosen, tuple(artifacts))
+                else:
+                    others.setdefault(art.name)
+    return Listing(chosen, tuple(artifacts), tuple(others))
 
 
 # -- downloading (requests) ------------------------------------------------------------------------

@@ -40,6 +40,16 @@ class Suppressed:
 
 
 @dataclass(frozen=True)
+class Footer:
+    """Where the proposal came from, for the description's last line."""
+    version: str = ""
+    learn_run: str | None = None        # the URL of the workflow run that learned and proposed
+    since: str | None = None            # the window of runs read (14d, a date)
+    workflows: tuple[str, ...] = ()     # the workflows read; () when every one was
+    config: str | None = None           # the config file read
+
+
+@dataclass(frozen=True)
 class Proposal:
     plan: Plan
     proposed: tuple[Recommendation, ...]
@@ -49,6 +59,7 @@ class Proposal:
     base: str
     remerged: tuple[str, ...] = ()  # files whose base moved since the plan: rules merged onto the newer text
     changes: tuple[RuleChange, ...] = ()  # what the branch does to each rule, as merged onto the base
+    footer: Footer | None = None
 
     @property
     def added(self) -> tuple[Recommendation, ...]:
@@ -199,7 +210,23 @@ def _render(p: Proposal, *, examples: int, chars: int, shortened: bool) -> str:
             f"- **Change**: edit the block in {files} on the branch `{_tick(p.branch)}`. headroom-ci never pushes "
             "over commits that are not its own; delete the branch to get a fresh proposal later.",
             "- **Reject**: close this pull request without merging; its rules will not be proposed again."]
+    if p.footer is not None:
+        out += ["", "---", "", footer_line(p.footer)]
     return "\n".join(out) + "\n"
+
+
+def footer_line(f: Footer) -> str:
+    parts = [f"headroom-ci {_tick(f.version)}" if f.version else "headroom-ci"]
+    read = "learned from the runs" + (f" since {_tick(f.since)}" if f.since else "")
+    read += (" of " + ", ".join(f"`{_tick(w)}`" for w in f.workflows)) if f.workflows else " of every workflow"
+    parts.append(read)
+    if f.config:
+        parts.append(f"config `{_tick(f.config)}`")
+    if f.learn_run and _RUN_URL.fullmatch(f.learn_run):
+        parts.append(f"[the run that proposed this]({f.learn_run})")
+    parts.append("to pause: disable the workflow that runs headroom-ci (`gh workflow disable`), or set "
+                 "`dry-run: true` in `.github/headroom-learn.yml`")
+    return "<sub>" + " · ".join(parts) + "</sub>"
 
 
 def _evidenced(p: Proposal) -> tuple[Recommendation, ...]:
@@ -229,7 +256,7 @@ def _changes(p: Proposal) -> list[str]:
         fs = findings_of(p.plan, rec)
         out.append(f"| {status} | {_cell(c.section)} | {rule} | {rec.evidence_count} | "
                    f"{sum(f.runs for f in fs) or '–'} | ~{rec.tokens_saved:,}/session | "
-                   f"{_run_links([e for f in fs for e in f.evidence]) or '–'} |")
+                   f"{run_links([e for f in fs for e in f.evidence]) or '–'} |")
     return out
 
 
@@ -259,14 +286,26 @@ def _details(plan: Plan, rec: Recommendation, i: int, *, examples: int, chars: i
     shown = 0
     for f in findings_of(plan, rec):
         out.append(f"{f.occurrences} failures in {f.sessions} sessions, ~{f.wasted_tokens:,} tokens spent on them.")
-        for e in f.evidence[: max(examples - shown, 0)]:
+        for same in _alike(f.evidence)[: max(examples - shown, 0)]:
             shown += 1
-            run = _run_links([e])
-            out += ["", re.sub(r"[^\w.-]", "", e.agent) + (f" in run {run}" if run else "")
+            e = same[0]
+            runs = run_links(same)
+            where = (f" in run{'s' if ', ' in runs else ''} {runs}" if runs else "")
+            times = f" (×{len(same)}, byte for byte)" if len(same) > 1 else ""
+            out += ["", re.sub(r"[^\w.-]", "", e.agent) + where + times
                     + ", the failing call:", _pre(e.failing, chars), "the error:", _pre(e.error, chars)]
             if e.fixing:
                 out += ["the fix that followed:", _pre(e.fixing, chars)]
     return out + ["", "</details>", ""]
+
+
+def _alike(evidence: Sequence[Evidence]) -> list[list[Evidence]]:
+    """The evidence grouped by what it shows (agent, call, error, fix), in first-seen order: the
+    same failure in five runs is one example with its five runs, not five copies."""
+    groups: dict[tuple[str, str, str, str | None], list[Evidence]] = {}
+    for e in evidence:
+        groups.setdefault((e.agent, e.failing, e.error, e.fixing), []).append(e)
+    return list(groups.values())
 
 
 def _chart(p: Proposal) -> list[str]:
@@ -285,7 +324,8 @@ def _chart(p: Proposal) -> list[str]:
     return lines + ["```"]
 
 
-def _run_links(evidence: Sequence[Evidence]) -> str:
+def run_links(evidence: Sequence[Evidence]) -> str:
+    """Markdown links to the CI runs of `evidence`, each once; a URL that is not a plain https one is left out."""
     links: dict[str, str] = {}
     for e in evidence:
         if not e.run_id:

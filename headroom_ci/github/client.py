@@ -24,6 +24,7 @@ from headroom_ci.errors import FatalError
 DEFAULT_API_URL = "https://api.github.com"
 # How long a rate limit may hold a run up in all; past this the run stops and says so.
 MAX_RATE_LIMIT_WAIT = 300.0
+_HOST = re.compile(r"(?:[a-z+]+://)?(?:[^@/]*@)?(?P<host>[^/:@]+)[:/]", re.I)
 _REMOTE = re.compile(r"(?:[:/])(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?$")
 
 
@@ -38,27 +39,60 @@ class GitHubSettings:
     api_url: str
 
 
-def repo_from_remote(url: str) -> str | None:
-    """owner/name of an `origin` URL (https, ssh or scp-like)."""
+def repo_from_remote(url: str, *, api_url: str = DEFAULT_API_URL) -> str | None:
+    """owner/name of an `origin` URL (https, ssh or scp-like) on GitHub or on the GitHub server
+    `api_url` belongs to; None for any other (a local path, another forge)."""
     m = _REMOTE.search(url.strip())
-    return f"{m['owner']}/{m['name']}" if m else None
+    host = _HOST.match(url.strip())
+    if not m or not host:
+        return None
+    server = re.sub(r"^https?://(?:api\.)?([^/:]+).*$", r"\1", api_url.lower())
+    return f"{m['owner']}/{m['name']}" if host["host"].lower() in {"github.com", server} else None
+
+
+def _shown(url: str) -> str:
+    # An origin may carry a token (https://x-access-token:…@github.com/…): never in a message.
+    return re.sub(r"(?<=://)[^/@]*@", "", url.strip())
+
+
+def gh_token(api_url: str, *, env: Mapping[str, str]) -> str | None:
+    """The GitHub CLI's token (`gh auth token`) for the host of `api_url`, when gh is installed
+    and logged in: a developer's machine has one more often than a GITHUB_TOKEN."""
+    import shutil
+    import subprocess
+    gh = shutil.which("gh", path=env.get("PATH", ""))
+    if gh is None:
+        return None
+    host = re.sub(r"^https?://(?:api\.)?([^/:]+).*$", r"\1", api_url.lower())
+    try:
+        done = subprocess.run([gh, "auth", "token", "--hostname", host], capture_output=True, text=True,
+                              timeout=20, check=False, env=dict(env))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    token = done.stdout.strip()
+    return token if done.returncode == 0 and token and not any(c.isspace() for c in token) else None
 
 
 def resolve(*, repo: str | None, token: str | None, api_url: str | None, origin_url: str | None,
             env: Mapping[str, str] = os.environ) -> GitHubSettings:
     """--github-repo, else GITHUB_REPOSITORY, else origin's URL; --token, else GITHUB_TOKEN;
     --api-url, else GITHUB_API_URL (GitHub Enterprise), else api.github.com."""
-    name = repo or env.get("GITHUB_REPOSITORY") or (repo_from_remote(origin_url) if origin_url else None)
+    api = (api_url or env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+    name = repo or env.get("GITHUB_REPOSITORY") or (repo_from_remote(origin_url, api_url=api) if origin_url else None)
+    if not name and origin_url:
+        raise GitHubError(f"the origin remote {_shown(origin_url)} is not a GitHub repository's URL: "
+                          "pass --github-repo OWNER/NAME")
     if not name:
         raise GitHubError("no repository: pass --github-repo OWNER/NAME, or set GITHUB_REPOSITORY, "
                           "or run inside a clone whose origin is on GitHub")
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", name):
         raise GitHubError(f"--github-repo {name!r}: expected OWNER/NAME")
-    secret = token or env.get("GITHUB_TOKEN")
+    # GH_TOKEN is the GitHub CLI's variable; `gh auth token` a developer's login.
+    secret = token or env.get("GITHUB_TOKEN") or env.get("GH_TOKEN") or gh_token(api, env=env)
     if not secret:
-        raise GitHubError("no token: pass --token or set GITHUB_TOKEN (in Actions: "
-                          "env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }})")
-    return GitHubSettings(name, secret, (api_url or env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"))
+        raise GitHubError("no token: pass --token, set GITHUB_TOKEN or GH_TOKEN, or log in with `gh auth login` "
+                          "(in Actions: env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }})")
+    return GitHubSettings(name, secret, api)
 
 
 class RateLimitWaitError(GitHubError):

@@ -64,7 +64,7 @@ def _effect_cells(plan: Plan) -> list[tuple[str, str, str, str, str]]:
             for r in plan.rules_in_effect]
 
 
-def text(plan: Plan, *, olds: Sequence[str | None], applied: bool) -> str:
+def text(plan: Plan, *, olds: Sequence[str | None], applied: bool, plan_out: str | None = None) -> str:
     out = [f"headroom-ci learn: {summary(plan)}"]
     if plan.recommendations:
         out.append(f"\n{len(plan.recommendations)} rules:")
@@ -88,20 +88,30 @@ def text(plan: Plan, *, olds: Sequence[str | None], applied: bool) -> str:
             out += ["", patch.rstrip("\n")]
         else:
             out.append(f"\n{change.path}: unchanged")
-    if plan.changed:
-        out.append("\n" + ("Written." if applied else "Dry run: nothing written (--apply writes the change)."))
+    if plan.changed and applied:
+        out.append("\nWritten.")
+    elif plan.changed and plan_out:
+        out.append(f"\nDry run: the context file is unchanged (--apply writes the change); "
+                   f"`headroom-ci pr --plan {plan_out}` proposes it.")
+    elif plan.changed:
+        out.append("\nDry run: nothing written (--apply writes the change).")
+    if plan_out:
+        out.append(f"Plan written to {plan_out}.")
     return redact("\n".join(out) + "\n")
 
 
 def markdown(plan: Plan, *, olds: Sequence[str | None]) -> str:
-    out = [f"**headroom-ci learn**: {summary(plan)}", ""]
+    from headroom_ci.github.body import run_links   # the same links as the pull request's
+    out = ["## headroom-ci learn", "", summary(plan), ""]
     if plan.recommendations:
-        out += ["| section | rule | sessions | runs | tokens/session |", "|---|---|---|---|---|"]
+        out += ["| section | rule | sessions | runs | tokens/session | CI runs |", "|---|---|---|---|---|---|"]
         for rec in plan.recommendations:
             fs = findings_of(plan, rec)
             runs = sum(f.runs for f in fs)
             cell = _cell(rule_text(rec.content))
-            out.append(f"| {rec.section} | {cell} | {rec.evidence_count} | {runs or '-'} | {rec.tokens_saved:,} |")
+            links = run_links([e for f in fs for e in f.evidence]) or "-"
+            out.append(f"| {rec.section} | {cell} | {rec.evidence_count} | {runs or '-'} | {rec.tokens_saved:,} "
+                       f"| {links} |")
     else:
         out.append("No recurring failure with a fix was found: nothing to propose.")
     changed = [c for c in plan.changes if c.status != "unchanged"]

@@ -10,7 +10,10 @@ _WORKSPACE = r"(?:/home/runner/work/([^/\s'\"]+)/\1|/github/workspace|/__w/([^/\
 _WORKSPACE_RE = re.compile(_WORKSPACE + r"(?![\w.-])")
 _WORKSPACE_ANY = re.compile(_WORKSPACE + r"(?:/|(?![\w.-]))")
 _ABSOLUTE = re.compile(r"/|[A-Za-z]:[\\/]")
-_HOMES = re.compile(r"(?:/home/[^/\s'\"]+|/Users/[^/\s'\"]+|/root)(?=/)")
+# A home folder only where a path starts (the text's start, after a space, quote or `=`, or
+# `file://`): `/tmp/x/home/.npm/…` is not a home. `/var/home/<user>` is Fedora Atomic's.
+_HOMES = re.compile(r"(?:^|(?<=[\s'\"=:(\[{<>,;|&`])|(?<=//))"
+                    r"(?:(?:/var)?/home/[^/\s'\"]+|/Users/[^/\s'\"]+|/root)(?=/)")
 
 
 def repo_roots(*, cwd: str | None, repo_path: str | None = None) -> tuple[str, ...]:

@@ -40,10 +40,10 @@ def _with_rule(rule: str) -> str:
 
 
 def run(*files: Path, max_tokens: int = DEFAULT_MAX_TOKENS) -> tuple[int, list[str]]:
-    """`headroom-ci check FILE... --max-tokens N`: exit code and stdout lines."""
+    """`headroom-ci check FILE... --max-block-tokens N`: exit code and stdout lines."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = main(["check", *map(str, files), "--max-tokens", str(max_tokens)])
+        code = main(["check", *map(str, files), "--max-block-tokens", str(max_tokens)])
     return code, out.getvalue().splitlines()
 
 
@@ -113,7 +113,7 @@ def test_over_budget(tmp_path: Path) -> None:
     tokens = block_tokens(sections)
     assert run(path, max_tokens=tokens) == (0, [])
     assert run(path, max_tokens=tokens - 1) == (
-        1, [f"{path}:5:1: over budget: {tokens} tokens > {tokens - 1} (--max-tokens)"])
+        1, [f"{path}:5:1: over budget: {tokens} tokens > {tokens - 1} (--max-block-tokens)"])
 
 
 def test_default_budget_fits_a_normal_block_and_not_a_huge_one(tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ def test_default_budget_fits_a_normal_block_and_not_a_huge_one(tmp_path: Path) -
     huge = _with_rule("\n".join(f"- Rule {i}: use `uv run pytest -k case{i}` for the case {i} suite." for i in range(200)))
     code, lines = run(write(tmp_path, "AGENTS.md", huge))
     assert code == 1
-    assert len(lines) == 1 and lines[0].endswith("tokens > 1500 (--max-tokens)")
+    assert len(lines) == 1 and lines[0].endswith("tokens > 1500 (--max-block-tokens)")
 
 
 def test_duplicate_section_names_are_measured_not_a_crash(tmp_path: Path) -> None:
@@ -131,7 +131,7 @@ def test_duplicate_section_names_are_measured_not_a_crash(tmp_path: Path) -> Non
     block_text = text[text.index(MARKER_START): text.index(MARKER_END) + len(MARKER_END)]
     tokens = -(-len(block_text) // 4)
     assert run(path) == (0, [])
-    assert run(path, max_tokens=10) == (1, [f"{path}:5:1: over budget: {tokens} tokens > 10 (--max-tokens)"])
+    assert run(path, max_tokens=10) == (1, [f"{path}:5:1: over budget: {tokens} tokens > 10 (--max-block-tokens)"])
 
 
 def test_malformed_block_is_reported_and_the_next_file_still_checked(tmp_path: Path) -> None:
@@ -149,6 +149,32 @@ def test_not_utf8(tmp_path: Path) -> None:
     assert run(path) == (1, [f"{path}:3:4: not-utf8: byte 0xe9 is not valid UTF-8 — save the file as UTF-8"])
 
 
+@pytest.mark.parametrize("data", [
+    pytest.param("# Notes\n\ncafé\n".encode("utf-16"), id="bom"),
+    pytest.param("# Notes\n\ncafé\n".encode("utf-16-le"), id="no-bom"),
+])
+def test_utf16_is_named(tmp_path: Path, data: bytes) -> None:
+    path = write(tmp_path, "AGENTS.md", data)
+    assert run(path) == (1, [f"{path}:1:1: not-utf8: UTF-16 text, not UTF-8 — save the file as UTF-8"])
+
+
+def test_the_config_files_budget_is_the_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sections = parse_block(GOOD, source="AGENTS.md")
+    assert sections is not None
+    tokens = block_tokens(sections)
+    path = write(tmp_path, "AGENTS.md", GOOD)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".github").mkdir()
+    write(tmp_path, ".github/headroom-learn.yml", f"max-block-tokens: {tokens - 1}\n")
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["check", "AGENTS.md"]) == 1
+        assert main(["check", "AGENTS.md", "--max-tokens", str(tokens)]) == 0  # the old flag's name, and a flag wins
+    assert out.getvalue() == f"AGENTS.md:5:1: over budget: {tokens} tokens > {tokens - 1} (--max-block-tokens)\n"
+    assert path.exists()
+
+
 def test_unreadable_file(tmp_path: Path) -> None:
     assert run(tmp_path / "AGENTS.md") == (1, [f"{tmp_path / 'AGENTS.md'}: cannot read: No such file or directory"])
 
@@ -164,11 +190,11 @@ def test_max_tokens_must_be_positive(tmp_path: Path, capsys: pytest.CaptureFixtu
         run(write(tmp_path, "AGENTS.md", GOOD), max_tokens=0)
     assert exc.value.code == 2
     assert capsys.readouterr().err.endswith(
-        "headroom-ci check: error: argument --max-tokens: expected a whole number ≥ 1, got '0'\n")
+        "headroom-ci check: error: argument --max-block-tokens: expected a whole number ≥ 1, got '0'\n")
 
 
 def test_check_function_rejects_a_non_positive_budget(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="--max-tokens must be at least 1, not 0"):
+    with pytest.raises(UsageError, match="--max-block-tokens must be at least 1, not 0"):
         check(files=[str(write(tmp_path, "AGENTS.md", GOOD))], max_tokens=0, out=io.StringIO())
 
 

@@ -351,6 +351,11 @@ def test_secrets_and_runner_paths_never_reach_the_bundle(runner: Runner, monkeyp
         ({"file_path": "x"}, "see src/app.py and ~/notes; pw [REDACTED:env:DEPLOY_PASSWORD]"),
     ]
     assert manifest_of(runner.out)["redacted"] == {"env:DEPLOY_PASSWORD": 1, "github-token": 2}
+    summary = runner.temp / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert run_collect(runner, "--raw", "--artifact-name", "agent-sessions-1-1-agent-0a1b2c3d") == 0
+    assert summary.read_text() == ("**headroom-ci collect**: 1 session (claude 1), 3 secrets redacted → "
+                                   "artifact `agent-sessions-1-1-agent-0a1b2c3d`\n")
     everything = all_bytes(runner.out)
     assert TOKEN.encode() not in everything and b"battery" not in everything
     assert str(runner.ws).encode() not in everything and b"/home/runner" not in everything

@@ -203,8 +203,21 @@ def test_exit_1_when_every_download_fails(gh: FakeGitHub, tmp_path: Path) -> Non
         "fetch: every download failed (see above)"])
 
 
-def test_nothing_to_fetch_is_not_an_error(gh: FakeGitHub, tmp_path: Path) -> None:
-    assert _fetch(gh, tmp_path, glob="nothing-*") == (0, ["fetch: acme/shop: no artifact named 'nothing-*' in 8 runs"])
+def test_nothing_to_fetch_is_a_warning_naming_what_was_there(gh: FakeGitHub, tmp_path: Path) -> None:
+    assert _fetch(gh, tmp_path, glob="nothing-*") == (0, [
+        "warning: fetch: acme/shop: no artifact named 'nothing-*' in 8 runs, so no sessions; their artifacts: "
+        "agent-sessions-claude2, agent-sessions-gemini, agent-sessions-slip, agent-sessions-bomb, agent-sessions-gone, "
+        "agent-sessions-old, agent-sessions-codex, agent-sessions-claude, coverage: check artifact-pattern"])
+    code, lines = _fetch(gh, tmp_path, glob="nothing-*", env={"GITHUB_ACTIONS": "true"})
+    assert code == 0 and lines[0].startswith("::warning title=headroom-ci fetch::fetch: acme/shop: no artifact named")
+
+
+def test_a_window_with_no_runs_says_so(gh: FakeGitHub, tmp_path: Path) -> None:
+    from datetime import datetime
+    from datetime import timezone
+    assert _fetch(gh, tmp_path, since=datetime(2030, 1, 1, tzinfo=timezone.utc)) == (0, [
+        "warning: fetch: acme/shop: no workflow run since 2030-01-01T00:00:00Z matched, so no sessions: "
+        "check the workflows, since and branch settings"])
 
 
 def test_in_actions_the_lines_are_a_log_group(gh: FakeGitHub, tmp_path: Path) -> None:
@@ -329,8 +342,8 @@ def test_cli_takes_the_repository_token_and_api_url_from_the_environment(gh: Fak
     pytest.param(("--since", "soon"), None, UsageError,
                  "--since 'soon': expected an age such as 14d, 36h or 2w, or a date such as 2026-11-01", id="since"),
     pytest.param(("--github-repo", "acme/shop"), {}, GitHubError,
-                 "no token: pass --token or set GITHUB_TOKEN (in Actions: env: GITHUB_TOKEN: "
-                 "${{ secrets.GITHUB_TOKEN }})", id="no-token"),
+                 "no token: pass --token, set GITHUB_TOKEN or GH_TOKEN, or log in with `gh auth login` "
+                 "(in Actions: env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }})", id="no-token"),
 ])
 def test_cli_usage_errors(gh: FakeGitHub, tmp_path: Path, argv: tuple[str, ...], env: dict[str, str] | None,
                           error: type[Exception], message: str) -> None:

@@ -140,8 +140,21 @@ def test_no_local_sessions_is_an_error(tmp_path: Path, monkeypatch: pytest.Monke
     for var in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_HOME", "XDG_DATA_HOME"):
         monkeypatch.delenv(var, raising=False)
     assert main(["learn", "--repo-path", str(tmp_path)]) == 1
-    assert capsys.readouterr().err == (f"headroom-ci: error: no agent sessions found for {tmp_path.resolve()}: "
-                                       "pass transcript files or folders\n")
+    home = tmp_path / "home"
+    assert capsys.readouterr().err == (f"headroom-ci: error: no agent sessions found for {tmp_path.resolve()} "
+                                       f"(looked in claude {home}/.claude, gemini {home}/.gemini, codex {home}/.codex, "
+                                       f"opencode {home}/.local/share/opencode): pass transcript files or folders\n")
+
+
+def test_learn_from_a_subfolder_reads_the_git_repository(workspace: tuple[Path, Path],
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    sessions, repo = workspace
+    (repo / ".git").mkdir()
+    monkeypatch.chdir(repo / "services/api")
+    assert main(["learn", str(sessions), "--apply"]) == 0
+    assert (repo / "AGENTS.md").read_text() == EXAMPLE_AGENTS.read_text() + "\n" + BLOCK
+    assert not (repo / "services/api/AGENTS.md").exists()
 
 
 def test_local_claude_sessions_of_the_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -166,13 +179,16 @@ def test_markdown_format(workspace: tuple[Path, Path], capsys: pytest.CaptureFix
     sessions, repo = workspace
     assert main(["learn", str(sessions), "--repo-path", str(repo), "--format", "markdown"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[:5] == [
-        "**headroom-ci learn**: 4 sessions, 28 tool calls, 14 failures (50.0%), ~754 tokens spent on failed calls",
+    runs = ", ".join(f"[{r}](https://github.com/acme/shop/actions/runs/{r})" for r in ("101", "102", "103"))
+    assert out.splitlines()[:7] == [
+        "## headroom-ci learn",
         "",
-        "| section | rule | sessions | runs | tokens/session |",
-        "|---|---|---|---|---|",
+        "4 sessions, 28 tool calls, 14 failures (50.0%), ~754 tokens spent on failed calls",
+        "",
+        "| section | rule | sessions | runs | tokens/session | CI runs |",
+        "|---|---|---|---|---|---|",
         "| Environment | Run tests with `uv run pytest`, not `python3 -m pytest`: `fastapi` is only in the uv "
-        "environment. | 4 | 3 | 61 |",
+        f"environment. | 4 | 3 | 61 | {runs} |",
     ]
     assert "```diff\n--- a/AGENTS.md\n+++ b/AGENTS.md\n" in out
 
@@ -210,7 +226,7 @@ def test_outputs_and_summary_in_actions(workspace: tuple[Path, Path], tmp_path: 
     found = re.findall(r"^(\S+)<<(ghadelimiter_\w+)\n(.*?)\n\2$", (tmp_path / "output").read_text(), re.M | re.S)
     assert [(name, value) for name, _, value in found] == [
         ("sessions", "4"), ("failures", "14"), ("recommendations", "4"), ("plan-path", str(tmp_path / "plan.json"))]
-    assert (tmp_path / "summary.md").read_text().startswith("**headroom-ci learn**: 4 sessions, 28 tool calls")
+    assert (tmp_path / "summary.md").read_text().startswith("## headroom-ci learn\n\n4 sessions, 28 tool calls")
     capsys.readouterr()
 
 
@@ -272,3 +288,69 @@ def test_the_config_file_sets_the_lifecycle_options(tmp_path: Path) -> None:
     parser = _parser()
     args = config.reparse(parser, parser.parse_args(argv), argv, env={})
     assert (args.retire_after, args.include_rejected) == (45, True)
+
+
+def test_apply_through_a_symlinked_context_file_writes_the_file_it_names(
+        workspace: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    sessions, repo = workspace
+    (repo / "AGENTS.md").rename(repo / "CLAUDE.md")
+    (repo / "AGENTS.md").symlink_to("CLAUDE.md")
+    original = (repo / "CLAUDE.md").read_text()
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 0
+    assert (repo / "AGENTS.md").is_symlink() and str((repo / "AGENTS.md").readlink()) == "CLAUDE.md"
+    assert (repo / "CLAUDE.md").read_text() == original + "\n" + BLOCK
+    assert "--- a/CLAUDE.md" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("target, link, expected", [
+    pytest.param("../outside.md", None, "--target ../outside.md: outside the repository {repo}: "
+                 "name a file inside it", id="parent"),
+    pytest.param("/etc/passwd", None, "--target /etc/passwd: outside the repository {repo}: name a file inside it",
+                 id="absolute"),
+    pytest.param(None, "../outside.md", "--target AGENTS.md: outside the repository {repo} (a link to {outside}): "
+                 "name a file inside it", id="default-links-out"),
+    pytest.param("docs", None, "--target docs: is a folder: name a markdown file such as docs/AGENTS.md",
+                 id="folder"),
+])
+def test_a_target_outside_the_repository_is_refused_before_reading(
+        workspace: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        target: str | None, link: str | None, expected: str) -> None:
+    sessions, repo = workspace
+    outside = tmp_path / "outside.md"
+    outside.write_text("# outside\n")
+    (repo / "docs").mkdir()
+    if link:
+        (repo / "AGENTS.md").unlink()
+        (repo / "AGENTS.md").symlink_to(link)
+    args = ["learn", str(sessions), "--repo-path", str(repo), "--apply"] + (["--target", target] if target else [])
+    assert main(args) == 1
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", "headroom-ci: error: " + expected.format(repo=repo.resolve(), outside=outside.resolve())
+                          + "\n")
+    assert outside.read_text() == "# outside\n"
+
+
+def test_plan_out_says_where_the_plan_went(workspace: tuple[Path, Path], tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    sessions, repo = workspace
+    plan_path = tmp_path / "plan.json"
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--plan-out", str(plan_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("\nDry run: the context file is unchanged (--apply writes the change); "
+                        f"`headroom-ci pr --plan {plan_path}` proposes it.\nPlan written to {plan_path}.\n")
+    assert "nothing written" not in out and plan_path.is_file()
+
+
+@pytest.mark.parametrize("data, expected", [
+    pytest.param(b"# shop\n\ncaf\xe9\n", "AGENTS.md:3:4: byte 0xe9 is not valid UTF-8: save the file as UTF-8",
+                 id="latin-1"),
+    pytest.param("# shop\n\ncafé\n".encode("utf-16"), "AGENTS.md: UTF-16 text, not UTF-8: save the file as UTF-8",
+                 id="utf-16"),
+])
+def test_a_context_file_that_is_not_utf8_is_named_precisely(workspace: tuple[Path, Path], data: bytes,
+                                                            expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    sessions, repo = workspace
+    (repo / "AGENTS.md").write_bytes(data)
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 1
+    assert capsys.readouterr().err == f"headroom-ci: error: {repo.resolve()}/{expected}\n"
+    assert (repo / "AGENTS.md").read_bytes() == data

@@ -35,7 +35,7 @@ EXAMPLE_AGENTS = Path(__file__).resolve().parents[2] / "examples" / "repo" / "AG
 ALL = ["c8508618d90c0c0f", "7c44f5d9df0cd819", "96906ef5e6d52c3c", "c04175d22367f213"]
 LINT = "c04175d22367f213"  # the rule seen in 2 sessions only: gone with --min-sessions 3
 NPM = "7c44f5d9df0cd819"  # 3 sessions of 2 CI runs: gone with --min-sessions 3 too (runs are counted)
-BOT_EMAIL = "headroom-ci@users.noreply.github.com"
+BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 ENV_ROW = ("| added | Environment | Run tests with `uv run pytest`, not `python3 -m pytest`: `fastapi` is only in the "
            "uv environment. | 4 | 3 | ~61/session | "
            "[101](https://github.com/acme/shop/actions/runs/101), [102](https://github.com/acme/shop/actions/runs/102), "
@@ -186,7 +186,7 @@ def test_a_branch_a_human_pushed_to_is_left_alone(world: World) -> None:
     for _ in range(2):
         out = world.pr("four")
         assert out.splitlines() == [
-            "headroom/learn has commits not made by headroom-ci[bot]: left alone; delete the branch to get a "
+            "headroom/learn has commits not made by github-actions[bot]: left alone; delete the branch to get a "
             "fresh proposal",
             "pull-request-operation: skipped #1 https://github.com/acme/shop/pull/1 (headroom/learn → main)"]
     assert world.repo.sha("headroom/learn") == human
@@ -195,15 +195,24 @@ def test_a_branch_a_human_pushed_to_is_left_alone(world: World) -> None:
     assert world.repo.authors("main", "headroom/learn") == [HUMAN[1], BOT_EMAIL]
 
 
+def test_a_branch_of_the_former_bot_identity_is_still_headroom_s(world: World) -> None:
+    world.pr("three", "--author-name", "headroom-ci[bot]", "--author-email", "headroom-ci@users.noreply.github.com")
+    out = world.pr("four")
+    assert out.splitlines()[-1] == \
+        "pull-request-operation: updated #1 https://github.com/acme/shop/pull/1 (headroom/learn → main)"
+    assert world.repo.authors("main", "headroom/learn") == [BOT_EMAIL]   # rebuilt, not left alone
+
+
 def test_a_proposal_closed_without_merging_is_not_proposed_again(world: World, tmp_path: Path) -> None:
     world.pr("three")
     fake.close_pull(world.gh, 1)  # the reviewer said no to these three rules
     world.env["GITHUB_STEP_SUMMARY"] = str(tmp_path / "summary.md")
     out = world.pr("four")
     summary = (tmp_path / "summary.md").read_text().splitlines()
-    assert summary[0].startswith("**headroom-ci pr**: `pull-request-operation: created #2 ")
-    assert summary[2].startswith("- not proposed again (closed without merging in #1): Run tests with `uv run pytest`")
-    assert len(summary) == 4
+    assert summary[:3] == ["## headroom-ci pull request", "",
+                           "Pull request [#2](https://github.com/acme/shop/pull/2) created (`headroom/learn` → `main`)"]
+    assert summary[4].startswith("- not proposed again (closed without merging in #1): Run tests with `uv run pytest`")
+    assert len(summary) == 6
     lines = out.splitlines()
     # --min-sessions 3 counts CI runs: the npm rule (3 sessions, 2 runs) was not in the closed proposal.
     assert lines[:2] == [f"not proposed again (closed without merging in #1): {r}" for r in (
@@ -403,7 +412,7 @@ def test_the_outputs_name_the_pull_request_even_when_a_later_call_fails(world: W
 
 def test_no_token(world: World) -> None:
     del world.env["GITHUB_TOKEN"]
-    with pytest.raises(FatalError, match="no token: pass --token or set GITHUB_TOKEN"):
+    with pytest.raises(FatalError, match="no token: pass --token, set GITHUB_TOKEN or GH_TOKEN"):
         world.pr("four")
 
 

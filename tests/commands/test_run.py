@@ -78,8 +78,8 @@ def test_fetch_learn_and_open_one_pull_request(world: World) -> None:
     assert span is not None and text[:span[0]].rstrip("\n") == EXAMPLE_AGENTS.read_text().rstrip("\n")
     assert "::group::fetch" in out and "::group::pull request" in out
     summary = (world.tmp / "summary.md").read_text()
-    assert summary.startswith("**headroom-ci learn**: 4 sessions, 28 tool calls")
-    assert "pull-request-operation: created #1" in summary
+    assert summary.startswith("## headroom-ci learn\n\n4 sessions, 28 tool calls")
+    assert "Pull request [#1](https://github.com/acme/shop/pull/1) created (`headroom/learn` → `main`)" in summary
     # The blob host never saw the token.
     assert all("authorization" not in r.headers for r in world.gh.requests() if r.host == "blob")
 
@@ -106,3 +106,37 @@ def test_local_sessions_folder_skips_fetching(world: World, tmp_path: Path) -> N
     out = world.run("--sessions", str(local))
     assert "pull-request-operation: created #1" in out
     assert world.gh.requests(path=r"/actions/") == []
+
+
+@pytest.mark.parametrize("change, message", [
+    pytest.param({"GITHUB_REPOSITORY": None}, "the origin remote {bare} is not a GitHub repository's URL: "
+                 "pass --github-repo OWNER/NAME", id="origin-not-on-github"),
+    pytest.param({"GITHUB_TOKEN": None, "PATH": ""}, "no token: pass --token, set GITHUB_TOKEN or GH_TOKEN, or log in "
+                 "with `gh auth login` (in Actions: env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }})", id="no-token"),
+])
+def test_the_pull_requests_settings_are_checked_before_any_fetch(world: World, change: dict[str, str | None],
+                                                                  message: str) -> None:
+    from headroom_ci.errors import FatalError
+    for key, value in change.items():
+        if value is None:
+            world.env.pop(key, None)
+        else:
+            world.env[key] = value
+    args = _parser().parse_args(["run", "--repo-path", str(world.repo.work)])
+    with pytest.raises(FatalError) as exc:
+        run_cmd.run(args, out=io.StringIO(), env=world.env)
+    assert str(exc.value) == message.replace("{bare}", str(world.repo.bare))
+    assert world.gh.log == []
+    assert not (world.tmp / "runner").exists()
+
+
+def test_the_description_ends_with_where_it_came_from(world: World) -> None:
+    from headroom_ci import __version__
+    world.env.update({"GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "9001"})
+    world.run("--since", "2026-11-01", "--workflow", "agent.yml")
+    body = str(fake_pulls.pulls(world.gh)[0]["body"])
+    assert body.endswith(
+        f"\n---\n\n<sub>headroom-ci {__version__} · learned from the runs since 2026-11-01 of `agent.yml` · "
+        "[the run that proposed this](https://github.com/acme/shop/actions/runs/9001) · to pause: disable the "
+        "workflow that runs headroom-ci (`gh workflow disable`), or set `dry-run: true` in "
+        "`.github/headroom-learn.yml`</sub>\n")

@@ -136,3 +136,30 @@ def test_an_unexpected_failure_exits_3_with_a_traceback(tmp_path: Path, capsys: 
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err
     assert err.rstrip().endswith("headroom-ci: unexpected error (a bug): please report it with the traceback above")
+
+
+def test_local_lists_what_learn_would_discover(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+    from testing.examples import claude_run
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    for var in ("CODEX_HOME", "GEMINI_HOME", "XDG_DATA_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / "none"))
+    folder = tmp_path / "claude" / "projects" / re.sub(r"[^A-Za-z0-9]", "-", str(repo.resolve()))
+    write_jsonl(folder / "a1.jsonl", [dict(r, cwd=str(repo.resolve())) for r in claude_run("a1", 1)])
+    write_jsonl(tmp_path / "claude" / "projects" / "-elsewhere" / "b2.jsonl", claude_run("b2", 2))
+    assert main(["sessions", "--local", "--repo-path", str(repo), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["sessions"]
+    assert [(r["agent"], r["session_id"], r["path"]) for r in rows] == [("claude", "a1", str(folder / "a1.jsonl"))]
+
+
+@pytest.mark.parametrize("argv, message", [
+    pytest.param(["sessions"], "nothing to read: pass transcript files or folders, or --local", id="nothing"),
+    pytest.param(["sessions", "--local", "."], "--local reads this machine's agent folders: pass it without paths",
+                 id="both"),
+])
+def test_local_or_paths(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 1
+    assert capsys.readouterr().err == f"headroom-ci: error: {message}\n"

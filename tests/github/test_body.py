@@ -59,7 +59,9 @@ def test_the_description_has_what_why_rules_evidence_totals_chart_and_review() -
             ) in lines
     assert "| added | Command Patterns | Use `a \\| b` (pipes), not `c`. | 3 | – | ~1,234/session | – |" in lines
     assert text.count("<details><summary>") == 2
-    assert ("claude in run [101](https://github.com/acme/shop/actions/runs/101), the failing call:\n"
+    # Byte-identical evidence from three sessions is shown once, with every run it came from.
+    assert ("claude in runs [101](https://github.com/acme/shop/actions/runs/101), "
+            "[102](https://github.com/acme/shop/actions/runs/102) (×3, byte for byte), the failing call:\n"
             "<pre>python3 -m pytest</pre>\nthe error:\n<pre>No module named 'x'</pre>\n"
             "the fix that followed:\n<pre>uv run pytest</pre>") in text
     assert "| 4 | 28 | 14 | 50.0% | ~754 |" in lines
@@ -130,7 +132,8 @@ def test_suppressed_rules_and_a_moved_base_are_explained() -> None:
 def test_the_description_stays_under_githubs_limit(rules: int, size: int, examples: int, cut: bool,
                                                    note: bool) -> None:
     big = "E" * size
-    findings = tuple(_finding(f"F{i}", tuple(_evidence(str(100 + j), error=big) for j in range(3)))
+    findings = tuple(_finding(f"F{i}", tuple(_evidence(str(100 + j), error=big, failing=f"python3 -m pytest t{j}")
+                                             for j in range(3)))
                      for i in range(rules))
     recs = tuple(_rec(f"{i:016x}", "Environment", f"- Rule {i}.", f"F{i}") for i in range(rules))
     text = body.render(_proposal(findings=findings, recs=recs))
@@ -245,3 +248,27 @@ def test_status_column_rewording_retirement_and_rules_in_effect() -> None:
         "- reworded: [Environment] Run tests with `uv run pytest`, not `python3 -m pytest`.",
         "- retired: [Command Patterns] Use `a | b` (pipes), not `c`. (package.json no longer defines the script "
         "`test:unit`)"]
+
+
+def test_different_evidence_is_not_collapsed() -> None:
+    findings = (_finding("F1", (_evidence("101"), _evidence("102", error="No module named 'y'"))),
+                _finding("F2", (_evidence(None),)))
+    text = body.render(_proposal(findings=findings))
+    assert text.count("claude in run [10") == 2 and "×" not in text
+
+
+@pytest.mark.parametrize("footer, line", [
+    pytest.param(body.Footer(version="0.4.0", learn_run="https://github.com/acme/shop/actions/runs/9001", since="14d",
+                             workflows=("agent.yml",), config=".github/headroom-learn.yml"),
+                 "<sub>headroom-ci 0.4.0 · learned from the runs since 14d of `agent.yml` · config "
+                 "`.github/headroom-learn.yml` · [the run that proposed this](https://github.com/acme/shop/actions/runs/9001)"
+                 " · to pause: disable the workflow that runs headroom-ci (`gh workflow disable`), or set "
+                 "`dry-run: true` in `.github/headroom-learn.yml`</sub>", id="everything"),
+    pytest.param(body.Footer(version="0.4.0", learn_run="javascript:alert(1)"),
+                 "<sub>headroom-ci 0.4.0 · learned from the runs of every workflow · to pause: disable the workflow "
+                 "that runs headroom-ci (`gh workflow disable`), or set `dry-run: true` in "
+                 "`.github/headroom-learn.yml`</sub>", id="bare-and-no-bad-link"),
+])
+def test_the_footer_says_where_the_proposal_came_from_and_how_to_pause(footer: body.Footer, line: str) -> None:
+    text = body.render(dataclasses.replace(_proposal(), footer=footer))
+    assert text.endswith("\n---\n\n" + line + "\n")

@@ -3,6 +3,7 @@ retry policy every connection uses."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
@@ -104,3 +105,43 @@ def test_a_5xx_on_a_post_is_not_sent_again(gh: FakeGitHub) -> None:
         repo.create_pull(base="main", head="x", title="t", body="b")
     assert exc.value.status == 502
     assert len(gh.requests("POST", r"/pulls$")) == 1
+
+
+@pytest.mark.parametrize("origin, api_url, expected", [
+    pytest.param("https://github.com/acme/shop.git", None, "acme/shop", id="https"),
+    pytest.param("git@github.com:acme/shop.git", None, "acme/shop", id="scp"),
+    pytest.param("ssh://git@github.com/acme/shop", None, "acme/shop", id="ssh"),
+    pytest.param("https://x-access-token:t0k@github.com/acme/shop", None, "acme/shop", id="with-credentials"),
+    pytest.param("https://ghe.example.com/acme/shop.git", "https://ghe.example.com/api/v3", "acme/shop", id="ghes"),
+    pytest.param("https://gitlab.com/acme/shop.git", None, None, id="other-forge"),
+    pytest.param("/srv/git/shop.git", None, None, id="local-path"),
+])
+def test_repo_from_remote(origin: str, api_url: str | None, expected: str | None) -> None:
+    from headroom_ci.github.client import DEFAULT_API_URL
+    from headroom_ci.github.client import repo_from_remote
+    assert repo_from_remote(origin, api_url=api_url or DEFAULT_API_URL) == expected
+
+
+def test_an_origin_not_on_github_names_the_flag_and_hides_credentials() -> None:
+    from headroom_ci.github.client import GitHubError
+    from headroom_ci.github.client import resolve
+    with pytest.raises(GitHubError) as exc:
+        resolve(repo=None, token="t", api_url=None, origin_url="https://user:secret@gitlab.com/acme/shop.git", env={})
+    assert str(exc.value) == ("the origin remote https://gitlab.com/acme/shop.git is not a GitHub repository's URL: "
+                              "pass --github-repo OWNER/NAME")
+
+
+@pytest.mark.parametrize("env, gh_says, expected", [
+    pytest.param({"GITHUB_TOKEN": "from-github-token", "GH_TOKEN": "from-gh-token"}, "from-gh", "from-github-token",
+                 id="github-token-first"),
+    pytest.param({"GH_TOKEN": "from-gh-token"}, "from-gh", "from-gh-token", id="gh-token"),
+    pytest.param({}, "from-gh", "from-gh", id="gh-auth-token"),
+])
+def test_token_sources(tmp_path: Path, env: dict[str, str], gh_says: str, expected: str) -> None:
+    from headroom_ci.github.client import resolve
+    # A `gh` on PATH that answers `gh auth token --hostname github.com` as the GitHub CLI does.
+    gh = tmp_path / "gh"
+    gh.write_text('#!/bin/sh\n[ "$*" = "auth token --hostname github.com" ] && echo ' + gh_says + '\n')
+    gh.chmod(0o755)
+    settings = resolve(repo="acme/shop", token=None, api_url=None, origin_url=None, env={**env, "PATH": str(tmp_path)})
+    assert settings.token == expected

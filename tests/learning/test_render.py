@@ -37,7 +37,7 @@ def test_text_lists_changes_and_rules_in_effect() -> None:
 
 def test_markdown_shows_them_as_tables() -> None:
     out = render.markdown(PLAN, olds=[None])
-    assert out.split("\n\n", 2)[2] == (
+    assert out.split("\n\n", 3)[3] == (
         "| file | change |\n|---|---|\n"
         "| AGENTS.md | reworded: Run tests with `npm run test:unit`. → Run `npm run test:unit` \\| not `npm test`. |\n"
         "| AGENTS.md | retired: Lint with `make lint`. (because Makefile no longer defines the target `lint`) |\n\n"
