@@ -49,7 +49,7 @@ from benchmarks.labeled import build  # noqa: E402
 from headroom_ci.commands.learn import mine  # noqa: E402
 from headroom_ci.llm.digest import build as build_digest  # noqa: E402
 from headroom_ci.mining.findings import Thresholds  # noqa: E402
-from headroom_ci.propose import TargetFile  # noqa: E402
+from headroom_ci.learning.propose import TargetFile  # noqa: E402
 from headroom_ci.sessions.load import iter_paths  # noqa: E402
 from headroom_ci.sessions.model import Session  # noqa: E402
 from headroom_ci.sessions.model import ToolCall  # noqa: E402

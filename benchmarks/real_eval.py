@@ -35,7 +35,7 @@ if str(_REPO) not in sys.path:
 
 from headroom_ci.commands.learn import LearnSettings  # noqa: E402
 from headroom_ci.commands.learn import make_plan  # noqa: E402
-from headroom_ci.plan import Plan  # noqa: E402
+from headroom_ci.learning.plan import Plan  # noqa: E402
 
 DEFAULT_LABELS = Path(__file__).resolve().parent / "real_labels.json"
 

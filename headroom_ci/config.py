@@ -32,7 +32,7 @@ import yaml
 from headroom_ci.cli import add_config_argument
 from headroom_ci.cli import CONFIG_PATH
 from headroom_ci.cli import csv
-from headroom_ci.cli import ENV_PREFIX
+from headroom_ci.cli import ENV_PREFIX as ENV_PREFIX
 from headroom_ci.cli import repo_root
 from headroom_ci.errors import FatalError
 

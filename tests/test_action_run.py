@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from headroom_ci.block import find_block
+from headroom_ci.learning.block import find_block
 from testing.action_runner import ActionError
 from testing.action_runner import Artifacts
 from testing.action_runner import Call

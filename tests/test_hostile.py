@@ -22,9 +22,9 @@ import pytest
 from headroom_ci.archive import ArchiveError
 from headroom_ci.archive import extract_zip
 from headroom_ci.archive import Limits
-from headroom_ci.block import find_block
-from headroom_ci.block import MARKER_END
-from headroom_ci.block import MARKER_START
+from headroom_ci.learning.block import find_block
+from headroom_ci.learning.block import MARKER_END
+from headroom_ci.learning.block import MARKER_START
 from headroom_ci.main import main
 from headroom_ci.sessions.bundle import manifest
 from headroom_ci.sessions.load import read_paths

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import re
 import subprocess
 from collections.abc import Callable
 from collections.abc import Sequence

@@ -15,7 +15,7 @@ from typing import TextIO
 from headroom_ci import actions
 from headroom_ci import config
 from headroom_ci import gitops
-from headroom_ci import render
+from headroom_ci.learning import render
 from headroom_ci.cli import csv
 from headroom_ci.cli import positive
 from headroom_ci.commands import learn as learn_cmd

@@ -21,8 +21,8 @@ from headroom_ci.llm import screen
 from headroom_ci.mining.findings import Finding
 from headroom_ci.mining.findings import Stats
 from headroom_ci.fsio import read_manifests
-from headroom_ci.plan import Dropped
-from headroom_ci.propose import TargetFile
+from headroom_ci.learning.plan import Dropped
+from headroom_ci.learning.propose import TargetFile
 from headroom_ci.rules import Recommendation
 from headroom_ci.rules import SECTIONS
 from headroom_ci.safety.commands import facts_from

@@ -22,14 +22,14 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from headroom_ci.block import find_block
-from headroom_ci.block import MARKER_END
-from headroom_ci.block import MARKER_START
-from headroom_ci.block import parse_block
+from headroom_ci.learning.block import find_block
+from headroom_ci.learning.block import MARKER_END
+from headroom_ci.learning.block import MARKER_START
+from headroom_ci.learning.block import parse_block
 from headroom_ci.llm.screen import looks_like_injection
 from headroom_ci.mining.findings import Finding
 from headroom_ci.mining.findings import Stats
-from headroom_ci.propose import TargetFile
+from headroom_ci.learning.propose import TargetFile
 from headroom_ci.safety.redact import redact
 from headroom_ci.rules import _SECTION_OF as SECTION_OF_KIND  # shown to the model: one mapping for both
 from headroom_ci.rules import SECTIONS

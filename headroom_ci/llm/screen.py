@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from headroom_ci.block import find_block
+from headroom_ci.learning.block import find_block
 from headroom_ci.mining.findings import Finding
 from headroom_ci.rules import SECTIONS
 from headroom_ci.safety import rule as safety

@@ -5,7 +5,7 @@ or a commit: the LLM screening, the ``check`` pre-commit hook and the PR body re
 Pure: str in, findings out; no I/O.
 
 Each check returns ``Problem`` tuples with 1-based line and column counted in code points,
-lines broken at ``\\r\\n``, ``\\r`` or ``\\n`` as editors (and headroom_ci.block's error
+lines broken at ``\\r\\n``, ``\\r`` or ``\\n`` as editors (and headroom_ci.learning.block's error
 messages) count them, not at U+2028 as str.splitlines would. ``Problem.text`` is safe to
 print: secrets are masked.
 """

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from headroom_ci.block import find_block
+from headroom_ci.learning.block import find_block
 from headroom_ci.main import _parser
 from headroom_ci.commands import run as run_cmd
 from testing.examples import example_files

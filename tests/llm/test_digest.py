@@ -12,7 +12,7 @@ from headroom_ci.llm.digest import WITHHELD
 from headroom_ci.mining.findings import Evidence
 from headroom_ci.mining.findings import Finding
 from headroom_ci.mining.findings import Stats
-from headroom_ci.propose import TargetFile
+from headroom_ci.learning.propose import TargetFile
 from headroom_ci.sessions.model import Session
 from testing.builders import bash
 from testing.builders import ok

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from headroom_ci import actions
 from headroom_ci import main as main_module
-from headroom_ci import plan as plan_module
-from headroom_ci import render
+from headroom_ci.learning import plan as plan_module
+from headroom_ci.learning import render
 from headroom_ci.commands import sessions as sessions_command
 from headroom_ci.errors import FatalError
 from headroom_ci.github import body
@@ -27,9 +27,9 @@ from headroom_ci.llm import digest
 from headroom_ci.mining.findings import Evidence
 from headroom_ci.mining.findings import Finding
 from headroom_ci.mining.findings import Stats
-from headroom_ci.plan import Dropped
-from headroom_ci.plan import Plan
-from headroom_ci.propose import TargetFile
+from headroom_ci.learning.plan import Dropped
+from headroom_ci.learning.plan import Plan
+from headroom_ci.learning.propose import TargetFile
 from headroom_ci.safety.redact import base64_forms
 from headroom_ci.safety.redact import looks_random
 from headroom_ci.safety.redact import redact
