@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import TextIO
 
+from headroom_ci.errors import FatalError
 from headroom_ci.safety import inert
 from headroom_ci.safety.redact import redact
 
@@ -96,10 +97,17 @@ def set_outputs(outputs: Mapping[str, str], *, env: Mapping[str, str] = os.envir
     path = env.get("GITHUB_OUTPUT")
     if not path:
         return False
-    with open(path, "a", encoding="utf-8") as fh:
-        for name, value in outputs.items():
-            fh.write(_delimited(name, redact(value)))
+    _append(path, "".join(_delimited(name, redact(value)) for name, value in outputs.items()), "GITHUB_OUTPUT")
     return True
+
+
+def _append(path: str, text: str, variable: str) -> None:
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise FatalError(f"{variable} {path}: cannot write there ({exc.strerror or exc}): inside GitHub Actions the "
+                         f"runner sets it; elsewhere unset {variable}") from None
 
 
 def add_summary(markdown: str, *, env: Mapping[str, str] = os.environ) -> bool:
@@ -109,6 +117,5 @@ def add_summary(markdown: str, *, env: Mapping[str, str] = os.environ) -> bool:
     text = redact(markdown)
     if len(text.encode()) > SUMMARY_LIMIT:
         text = text.encode()[:SUMMARY_LIMIT].decode(errors="ignore") + "\n\n*(summary truncated)*\n"
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(text if text.endswith("\n") else text + "\n")
+    _append(path, text if text.endswith("\n") else text + "\n", "GITHUB_STEP_SUMMARY")
     return True

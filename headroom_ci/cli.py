@@ -11,6 +11,14 @@ CONFIG_PATH = ".github/headroom-learn.yml"   # the shared config file, in the re
 ENV_PREFIX = "HEADROOM_CI_"   # not HEADROOM_: headroom-ai's own variables live there
 
 
+def add_renamed(p: argparse._ActionsContainer, new: str, old: str, **kwargs: Any) -> None:
+    """`new`, the option's name (the action input's and the config key's), and `old`, the name
+    it had before, still accepted but no longer shown."""
+    action = p.add_argument(new, **kwargs)
+    hidden = {k: v for k, v in kwargs.items() if k not in ("help", "metavar", "default", "required")}
+    p.add_argument(old, **{**hidden, "dest": action.dest, "help": argparse.SUPPRESS})
+
+
 def add_config_argument(p: argparse.ArgumentParser) -> None:
     """`--config FILE` for the commands that read the config file."""
     p.add_argument("--config", metavar="FILE", default=None,

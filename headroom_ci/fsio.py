@@ -36,6 +36,12 @@ def not_utf8(exc: UnicodeDecodeError) -> tuple[str, str]:
     return f":{len(breaks) + 1}:{column}", f"byte 0x{data[exc.start]:02x} is not valid UTF-8"
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)   # the only way to read it is to set it: put straight back
+    os.umask(mask)
+    return mask
+
+
 def write_text(path: Path, text: str) -> bool:
     """Writes `text` unless the file already holds it; a temp file renamed into place, so a
     crash leaves the old file or the new one, never half of one. Returns whether it wrote."""
@@ -46,8 +52,8 @@ def write_text(path: Path, text: str) -> bool:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        # mkstemp makes 0600: a file replaced keeps its mode, a new one gets what the umask allows.
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

@@ -88,8 +88,8 @@ def test_one_file_serves_every_command(tmp_path: Path) -> None:
     assert learn.target == "CLAUDE.md" and not hasattr(learn, "labels")
     pr = parsed(["pr", "--plan", "p.json", "--repo-path", str(tmp_path)])
     assert pr.labels == ("agents",) and not hasattr(pr, "since")
-    # fetch takes no config file: its --branch is a filter, not the proposal branch.
-    assert parsed(["fetch", "--out", str(tmp_path / "o")], env={"HEADROOM_CI_BRANCH": "x"}).branch is None
+    # fetch takes no config file: the proposal branch is no filter of its.
+    assert parsed(["fetch", "--out", str(tmp_path / "o")], env={"HEADROOM_CI_BRANCH": "x"}).branch_filter is None
 
 
 @pytest.mark.parametrize(("text", "message"), [

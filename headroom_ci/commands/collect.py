@@ -32,6 +32,7 @@ from typing import TextIO
 from headroom_ci import __version__
 from headroom_ci import actions
 from headroom_ci.safety import inert
+from headroom_ci.cli import add_renamed
 from headroom_ci.commands.sessions import printable
 from headroom_ci.errors import FatalError
 from headroom_ci.mining.paths import relativize
@@ -414,7 +415,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         "empty, or an earlier bundle")
     p.add_argument("--raw", action="store_true",
                    help="also keep the original files under raw/, redacted line by line (not SQLite databases)")
-    p.add_argument("--repository", metavar="OWNER/NAME", help="the repository (default: $GITHUB_REPOSITORY)")
+    add_renamed(p, "--github-repo", "--repository", dest="repository", metavar="OWNER/NAME",
+                help="the repository (default: $GITHUB_REPOSITORY)")
     p.add_argument("--artifact-name", metavar="NAME",
                    help="the artifact the bundle will be uploaded as, named in the job summary")
 

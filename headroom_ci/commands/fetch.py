@@ -32,6 +32,7 @@ from headroom_ci import actions
 from headroom_ci import gitops
 from headroom_ci.archive import ArchiveError
 from headroom_ci.archive import Limits
+from headroom_ci.cli import add_renamed
 from headroom_ci.cli import csv
 from headroom_ci.cli import positive
 from headroom_ci.commands.sessions import printable
@@ -341,15 +342,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--github-repo", metavar="OWNER/NAME",
                    help="the repository (default: $GITHUB_REPOSITORY, else the origin remote of --repo-path)")
     p.add_argument("--repo-path", default=".", metavar="DIR", help="the clone whose origin names the repository")
-    p.add_argument("--token", help="GitHub token with actions: read (default: $GITHUB_TOKEN)")
+    add_renamed(p, "--github-token", "--token", dest="token", metavar="TOKEN",
+                help="GitHub token with actions: read (default: $GITHUB_TOKEN, else $GH_TOKEN, else `gh auth token`)")
     p.add_argument("--api-url", metavar="URL",
                    help="GitHub API URL (default: $GITHUB_API_URL, else https://api.github.com)")
-    p.add_argument("--workflow", action="append", type=csv, default=[], metavar="FILE|ID",
+    add_renamed(p, "--workflows", "--workflow", dest="workflow", action="append", type=csv, default=[],
+                metavar="FILE|ID",
                    help="only runs of this workflow (file name such as agent.yml, or id); repeatable")
-    p.add_argument("--artifact", default=DEFAULT_GLOB, metavar="GLOB",
+    add_renamed(p, "--artifact-pattern", "--artifact", dest="artifact", default=DEFAULT_GLOB, metavar="GLOB",
                    help="artifact names to take (default: %(default)s)")
     p.add_argument("--since", metavar="14d|DATE", help="only runs created since: an age (14d, 36h, 2w) or a date")
-    p.add_argument("--branch", help="only runs on this branch")
+    add_renamed(p, "--branch-filter", "--branch", dest="branch_filter", metavar="BRANCH",
+                help="only runs on this branch")
     p.add_argument("--include-fork-runs", action="store_true",
                    help="also learn from runs of fork pull requests and of events outsiders can set off "
                         "(pull_request_target, issue_comment, workflow_run): their transcripts may be steered "
@@ -373,7 +377,7 @@ def from_args(args: argparse.Namespace, *, out: TextIO | None = None, env: Mappi
     github = resolve(repo=args.github_repo, token=args.token, api_url=args.api_url, origin_url=origin, env=env)
     since = None if args.since is None else parse_since(args.since, now=now or datetime.now(timezone.utc))
     query = Query(workflows=tuple(w for group in args.workflow for w in group), glob=args.artifact, since=since,
-                  branch=args.branch, status=args.status, max_runs=args.max_runs,
+                  branch=args.branch_filter, status=args.status, max_runs=args.max_runs,
                   forks=args.include_fork_runs)
     settings = FetchSettings(github=github, out=args.out, query=query, jobs=args.jobs,
                              max_wait=float(args.max_rate_limit_wait), max_disk_bytes=args.max_disk_mb * 1024 * 1024)

@@ -26,6 +26,7 @@ from headroom_ci import config
 from headroom_ci import gitops
 from headroom_ci.learning import merge
 from headroom_ci.learning.block import BANNER_DATE
+from headroom_ci.cli import add_renamed
 from headroom_ci.cli import csv
 from headroom_ci.cli import positive
 from headroom_ci.commands.learn import today
@@ -381,7 +382,9 @@ def add_pr_arguments(p: argparse._ActionsContainer) -> None:
     p.add_argument("--author-email", default=BOT.email, help="their email (default: %(default)s)")
     p.add_argument("--github-repo", metavar="OWNER/NAME",
                    help="the repository (default: $GITHUB_REPOSITORY, else the remote's URL)")
-    p.add_argument("--token", help="token with contents: write and pull-requests: write (default: $GITHUB_TOKEN)")
+    add_renamed(p, "--github-token", "--token", dest="token", metavar="TOKEN",
+                help="token with contents: write and pull-requests: write (default: $GITHUB_TOKEN, else $GH_TOKEN, "
+                     "else `gh auth token`)")
     p.add_argument("--api-url", metavar="URL", help="GitHub API URL (default: $GITHUB_API_URL, else api.github.com)")
     p.add_argument("--max-rate-limit-wait", type=positive, default=int(MAX_RATE_LIMIT_WAIT), metavar="SECONDS",
                    help="stop rather than wait longer than this in all for rate limits (default: %(default)s)")

@@ -15,6 +15,7 @@ from typing import TextIO
 from headroom_ci import actions
 from headroom_ci import config
 from headroom_ci import gitops
+from headroom_ci.cli import add_renamed
 from headroom_ci.learning import render
 from headroom_ci.cli import csv
 from headroom_ci.cli import positive
@@ -43,9 +44,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     g.add_argument("--sessions", metavar="DIR", help="read sessions from this folder instead of fetching")
     g.add_argument("--out", metavar="DIR",
                    help="where fetched bundles go (default: $RUNNER_TEMP/headroom-sessions, else a temp folder)")
-    g.add_argument("--workflow", action="append", type=csv, default=[], metavar="FILE|ID",
+    add_renamed(g, "--workflows", "--workflow", dest="workflow", action="append", type=csv, default=[],
+                metavar="FILE|ID",
                    help="only runs of this workflow; repeatable")
-    g.add_argument("--artifact", default=DEFAULT_GLOB, metavar="GLOB", help="artifact names (default: %(default)s)")
+    add_renamed(g, "--artifact-pattern", "--artifact", dest="artifact", default=DEFAULT_GLOB, metavar="GLOB",
+                help="artifact names (default: %(default)s)")
     g.add_argument("--since", metavar="14d|DATE", help="only runs created since (default: 14d)", default="14d")
     g.add_argument("--branch-filter", metavar="B", help="only runs on this branch")
     g.add_argument("--include-fork-runs", action="store_true",

@@ -292,11 +292,23 @@ def _details(plan: Plan, rec: Recommendation, i: int, *, examples: int, chars: i
             runs = run_links(same)
             where = (f" in run{'s' if ', ' in runs else ''} {runs}" if runs else "")
             times = f" (×{len(same)}, byte for byte)" if len(same) > 1 else ""
+            call, fix = _CALLS.get(f.kind, _CALLS[""])
             out += ["", re.sub(r"[^\w.-]", "", e.agent) + where + times
-                    + ", the failing call:", _pre(e.failing, chars), "the error:", _pre(e.error, chars)]
+                    + f", {call}:", _pre(e.failing, chars), "the error:", _pre(e.error, chars)]
             if e.fixing:
-                out += ["the fix that followed:", _pre(e.fixing, chars)]
+                out += [f"{fix}:", _pre(e.fixing, chars)]
     return out + ["", "</details>", ""]
+
+
+# What a finding's failing call and fix were, said in words: for a file read the call is a bare
+# path, and "the failing call: services/x.py" would leave a reviewer guessing.
+_CALLS = {
+    "": ("the failing call", "the fix that followed"),
+    "path": ("the failing call, a read of the file", "the fix that followed, a read of"),
+    "large_file": ("the failing call, a read of the whole file", "the fix that followed"),
+    "folder": ("the failing call, a look in the folder", "the fix that followed, a look in"),
+    "scope": ("the failing call, a search", "the fix that followed, a search"),
+}
 
 
 def _alike(evidence: Sequence[Evidence]) -> list[list[Evidence]]:

@@ -368,9 +368,23 @@ def test_cli_help_lists_every_flag() -> None:
         parser.parse_args(["fetch", "--out"])
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     flags = {opt for a in sub.choices["fetch"]._actions for opt in a.option_strings}
-    assert flags == {"-h", "--help", "--out", "--github-repo", "--repo-path", "--token", "--api-url", "--workflow",
-                     "--artifact", "--since", "--branch", "--status", "--max-runs", "--jobs", "--max-rate-limit-wait",
-                     "--include-fork-runs", "--max-disk-mb"}
+    # The names of the action's inputs and config keys, and the former names, still accepted.
+    assert flags == {"-h", "--help", "--out", "--github-repo", "--repo-path", "--github-token", "--api-url",
+                     "--workflows", "--artifact-pattern", "--since", "--branch-filter", "--status", "--max-runs",
+                     "--jobs", "--max-rate-limit-wait", "--include-fork-runs", "--max-disk-mb",
+                     "--token", "--workflow", "--artifact", "--branch"}
+    shown = parser.format_help() + sub.choices["fetch"].format_help()
+    assert not any(f"{old} " in shown for old in ("--token", "--workflow", "--artifact", "--branch"))
+
+
+@pytest.mark.parametrize("new, old", [
+    pytest.param(["--workflows", "agent.yml", "--artifact-pattern", "x-*", "--branch-filter", "dev", "--github-token", "t"],
+                 ["--workflow", "agent.yml", "--artifact", "x-*", "--branch", "dev", "--token", "t"], id="fetch"),
+])
+def test_former_flag_names_still_work(new: list[str], old: list[str]) -> None:
+    from headroom_ci.main import _parser
+    parse = _parser().parse_args
+    assert parse(["fetch", "--out", "o", *new]) == parse(["fetch", "--out", "o", *old])
 
 
 @pytest.fixture

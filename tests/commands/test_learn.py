@@ -354,3 +354,29 @@ def test_a_context_file_that_is_not_utf8_is_named_precisely(workspace: tuple[Pat
     assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 1
     assert capsys.readouterr().err == f"headroom-ci: error: {repo.resolve()}/{expected}\n"
     assert (repo / "AGENTS.md").read_bytes() == data
+
+
+def test_a_github_output_that_cannot_be_written_is_an_error_line(workspace: tuple[Path, Path], tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    sessions, repo = workspace
+    missing = tmp_path / "no-such-folder" / "output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(missing))
+    assert main(["learn", str(sessions), "--repo-path", str(repo)]) == 1
+    assert capsys.readouterr().err == (f"headroom-ci: error: GITHUB_OUTPUT {missing}: cannot write there "
+                                       "(No such file or directory): inside GitHub Actions the runner sets it; "
+                                       "elsewhere unset GITHUB_OUTPUT\n")
+
+
+@pytest.mark.parametrize("umask, mode", [pytest.param(0o022, 0o644, id="022"), pytest.param(0o002, 0o664, id="002")])
+def test_new_files_get_the_umasks_mode(workspace: tuple[Path, Path], tmp_path: Path, umask: int, mode: int) -> None:
+    import os
+    sessions, repo = workspace
+    (repo / "AGENTS.md").unlink()
+    old = os.umask(umask)
+    try:
+        assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply",
+                     "--plan-out", str(tmp_path / "plan.json")]) == 0
+    finally:
+        os.umask(old)
+    assert [(repo / "AGENTS.md").stat().st_mode & 0o777, (tmp_path / "plan.json").stat().st_mode & 0o777] == [mode] * 2

@@ -272,3 +272,13 @@ def test_different_evidence_is_not_collapsed() -> None:
 def test_the_footer_says_where_the_proposal_came_from_and_how_to_pause(footer: body.Footer, line: str) -> None:
     text = body.render(dataclasses.replace(_proposal(), footer=footer))
     assert text.endswith("\n---\n\n" + line + "\n")
+
+
+def test_a_read_is_called_a_read_not_a_bare_path() -> None:
+    read = _evidence("101", failing="services/api/models/user.py", error="File does not exist.",
+                     fixing="services/api/app/models/user.py")
+    finding = dataclasses.replace(_finding("F1", (read,)), kind="path")
+    text = body.render(_proposal(findings=(finding, _finding("F2", (_evidence(None),)))))
+    assert ("claude in run [101](https://github.com/acme/shop/actions/runs/101), the failing call, a read of the file:\n"
+            "<pre>services/api/models/user.py</pre>\nthe error:\n<pre>File does not exist.</pre>\n"
+            "the fix that followed, a read of:\n<pre>services/api/app/models/user.py</pre>") in text
