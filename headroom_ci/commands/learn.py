@@ -160,17 +160,18 @@ def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr) -> Learned
         actions.untrusted("set aside, sessions of other repositories or of none: "
                           + ", ".join(f"{name} ({n})" for name, n in aside) + "\n", out=notes)
     findings = miner.findings(settings.thresholds)
+    facts = facts_from(read_manifests(repo))  # what the repository names, for both screens
     analysis = None
     if llm_settings is not None:
         from headroom_ci.llm.analyze import analyze  # the openai SDK is loaded only when asked for
-        analysis = analyze(findings, miner.stats(), settings=llm_settings, targets=targets, repo=repo)
+        analysis = analyze(findings, miner.stats(), settings=llm_settings, targets=targets, repo=repo, facts=facts)
     plan = propose(findings, miner.stats(), repo=str(repo), targets=targets,
                    date=today(), max_tokens=settings.max_block_tokens, skipped=skipped,
                    candidates=analysis.candidates if analysis else None,
                    rejected=analysis.rejected if analysis else (),
                    lifecycles={role: lifecycle(repo, t, runs, retire_after=settings.retire_after)
                                for role, t in targets.items()},
-                   include_removed=settings.include_rejected, facts=facts_from(read_manifests(repo)))
+                   include_removed=settings.include_rejected, facts=facts)
     report = analysis.report if analysis else None
     if report is not None:
         plan = dataclasses.replace(plan, llm=report.to_dict())

@@ -20,12 +20,12 @@ from headroom_ci.llm import digest as digests
 from headroom_ci.llm import screen
 from headroom_ci.mining.findings import Finding
 from headroom_ci.mining.findings import Stats
-from headroom_ci.fsio import read_manifests
 from headroom_ci.learning.plan import Dropped
 from headroom_ci.learning.propose import TargetFile
 from headroom_ci.rules import Recommendation
 from headroom_ci.rules import SECTIONS
-from headroom_ci.safety.commands import facts_from
+from headroom_ci.safety.commands import Facts
+from headroom_ci.safety.commands import STRICT
 
 MAX_REPO_ENTRIES = 50_000
 # Folders that are never where a rule's path points: tool caches and installed dependencies.
@@ -157,7 +157,7 @@ def _dropped(r: screen.Rejected) -> Dropped:
 
 
 def analyze(findings: Sequence[Finding], stats: Stats, *, settings: LLMSettings,
-            targets: Mapping[str, TargetFile], repo: Path) -> Analysis:
+            targets: Mapping[str, TargetFile], repo: Path, facts: Facts = STRICT) -> Analysis:
     digest = digests.build(findings, stats, targets=targets, budget=settings.digest_tokens)
     in_digest = set(digest.finding_ids)
     shown = [f for f in findings if f.id in in_digest]  # the only ones the model may cite
@@ -187,7 +187,7 @@ def analyze(findings: Sequence[Finding], stats: Stats, *, settings: LLMSettings,
     for target in targets.values():
         existing.update(screen.human_lines(target.path, target.text))
     accepted, rejected = screen.check(proposals, shown, known_path=paths.__contains__, existing=existing,
-                                      facts=facts_from(read_manifests(repo)))
+                                      facts=facts)
     # Ranked as propose() expects, best first: the block budget leaves out the last ones.
     ranked = sorted((_recommendation(a) for a in accepted), key=lambda r: (-r.evidence_count, -r.tokens_saved))
     return Analysis(ranked, [_dropped(r) for r in rejected],
