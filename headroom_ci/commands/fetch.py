@@ -49,6 +49,7 @@ from headroom_ci.github.artifacts import iso
 from headroom_ci.github.artifacts import Listing
 from headroom_ci.github.artifacts import list_artifacts
 from headroom_ci.github.artifacts import MAX_ARCHIVE_BYTES
+from headroom_ci.github import artifacts as artifacts_module
 from headroom_ci.github.artifacts import parse_since
 from headroom_ci.github.artifacts import Query
 from headroom_ci.github.client import connect
@@ -297,15 +298,29 @@ def run_fetch(*, settings: FetchSettings, out: TextIO, env: Mapping[str, str] = 
 
 
 def nothing_matched(listing: Listing, query: Query, *, repository: str) -> str:
-    runs = f"{len(listing.runs)} run{'s' if len(listing.runs) != 1 else ''}"
     window = f" since {iso(query.since)}" if query.since is not None else ""
-    if not listing.runs:
-        return (f"fetch: {repository}: no workflow run{window} matched, so no sessions: check the workflows, "
-                "since and branch settings")
+    head = f"fetch: {repository}: "
     seen = ", ".join(listing.others[:10]) + (f" and {len(listing.others) - 10} more" if len(listing.others) > 10 else "")
-    return (f"fetch: {repository}: no artifact named {query.glob!r} in {runs}{window}, so no sessions; "
-            + (f"their artifacts: {seen}: check artifact-pattern" if seen
-               else "they uploaded no artifact: does the agent job run headroom/learn-action/collect?"))
+    if query.workflows and not listing.runs:
+        return (f"{head}no run of {', '.join(query.workflows)}{window} matched, so no sessions: check the workflows, "
+                "since and branch settings")
+    if query.workflows:
+        runs = f"{len(listing.runs)} run{'s' if len(listing.runs) != 1 else ''}"
+        return (f"{head}no artifact named {query.glob!r} in {runs}{window}, so no sessions; "
+                + (f"their artifacts: {seen}: check artifact-pattern" if seen
+                   else "they uploaded no artifact: does the agent job run headroom/learn-action/collect?"))
+    cut = f" (read the newest {artifacts_module.MAX_LISTED_ARTIFACTS} artifacts only: narrow it with since or workflows)" \
+        if listing.truncated else ""
+    if listing.left_out:
+        n = listing.left_out
+        return (f"{head}{n} run{'s' if n != 1 else ''} with artifacts named {query.glob!r}{window} "
+                f"{'were' if n != 1 else 'was'} left out by the filters, so no sessions: check branch and status; "
+                f"runs of forks and of events outsiders can set off are read only with include-fork-runs{cut}")
+    if seen:
+        return (f"{head}no artifact named {query.glob!r}{window}, so no sessions; the artifacts there: {seen}: "
+                f"check artifact-pattern{cut}")
+    return (f"{head}no artifact at all{window}, so no sessions: check since, and that the agent job runs "
+            "headroom/learn-action/collect")
 
 
 def _remove_leftovers(out_dir: Path) -> None:
@@ -334,8 +349,9 @@ def fetch(*, settings: FetchSettings, out: TextIO, env: Mapping[str, str] = os.e
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "fetch", help="download the session bundles of recent workflow runs",
-        description="List the workflow runs that match, download their artifacts whose names match the "
-                    "glob, and extract each safely into DIR/<run_id>-<artifact_id>/ with the run's "
+        description="List the newest runs that uploaded an artifact whose name matches the glob (the "
+                    "repository's artifacts by name, or the runs of --workflows), download those artifacts "
+                    "and extract each safely into DIR/<run_id>-<artifact_id>/ with the run's "
                     "provenance in manifest.json. Artifacts fetched before (DIR/" + INDEX + ") are not "
                     "downloaded again. Exits 1 when listing fails or every download fails.")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="where the bundles go")

@@ -27,6 +27,8 @@ import requests
 from github import Github
 from github import GithubException
 from github import RateLimitExceededException
+from github.Artifact import Artifact
+from github.Repository import Repository
 from github.WorkflowRun import WorkflowRun
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -50,6 +52,9 @@ DEFAULT_GLOB = "agent-sessions-*"
 MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024
 # A root manifest.json that is not a bundle manifest is kept under this name.
 FOREIGN_MANIFEST = "manifest.artifact.json"
+# Listing the repository's artifacts by name stops after this many (30 pages): a glob that matches
+# nothing must not page through years of a busy repository's artifacts.
+MAX_LISTED_ARTIFACTS = 3000
 USER_AGENT = "headroom-ci"
 _TIMEOUT = 30
 _MAX_REDIRECTS = 5
@@ -108,6 +113,8 @@ class Listing:
     runs: tuple[RunInfo, ...]
     artifacts: tuple[ArtifactInfo, ...]  # whose names match, expired ones included
     others: tuple[str, ...] = ()         # names of the runs' artifacts the glob did not take, for a warning
+    left_out: int = 0                    # runs whose artifacts matched but that the filters left out
+    truncated: bool = False              # the listing stopped at MAX_LISTED_ARTIFACTS
 
 
 def iso(when: datetime) -> str:
@@ -250,11 +257,20 @@ def _run_info(run: WorkflowRun) -> RunInfo:
 
 
 def list_artifacts(gh: Github, settings: GitHubSettings, query: Query) -> Listing:
-    """The newest `max_runs` runs that match, and their artifacts whose names match the glob."""
+    """The newest `max_runs` matching runs that uploaded an artifact whose name matches the glob,
+    with those artifacts. Named workflows are read run by run; otherwise the repository's
+    artifacts are read by name, so that busy CI without sessions does not crowd the agent runs out."""
     repo_missing = (f"repository {settings.repo} not found at {settings.api_url}, or the token cannot see it "
                     f"(it needs actions: read): check --github-repo and the token")
     with _explained(settings, f"reading {settings.repo}", not_found=repo_missing):
         repo = gh.get_repo(settings.repo)
+    if query.workflows:
+        return _by_workflow(repo, settings, query)
+    with _explained(settings, f"listing the artifacts of {settings.repo}", not_found=repo_missing):
+        return _by_name(repo, settings, query)
+
+
+def _by_workflow(repo: Repository, settings: GitHubSettings, query: Query) -> Listing:
     filters: dict[str, Any] = {}
     if query.branch is not None:
         filters["branch"] = query.branch
@@ -264,17 +280,13 @@ def list_artifacts(gh: Github, settings: GitHubSettings, query: Query) -> Listin
         filters["created"] = created_filter(query.since)
     runs: dict[int, WorkflowRun] = {}
     infos: list[RunInfo] = []
-    for spec in query.workflows or (None,):
-        ref = None if spec is None else workflow_ref(spec)
-        doing = (f"listing the workflow runs of {settings.repo}" if ref is None
-                 else f"listing the runs of workflow {ref} in {settings.repo}")
-        missing = repo_missing if ref is None else (
-            f"workflow {ref!r} not found in {settings.repo}: pass its file name (agent.yml) or its id")
-        with _explained(settings, doing, not_found=missing):
-            pages = repo.get_workflow_runs(**filters) if ref is None else repo.get_workflow(ref).get_runs(**filters)
+    for spec in query.workflows:
+        ref = workflow_ref(spec)
+        missing = f"workflow {ref!r} not found in {settings.repo}: pass its file name (agent.yml) or its id"
+        with _explained(settings, f"listing the runs of workflow {ref} in {settings.repo}", not_found=missing):
             taken = 0
             # Newest first: paging stops once this workflow has given enough runs.
-            for run in pages:
+            for run in repo.get_workflow(ref).get_runs(**filters):
                 info = _run_info(run)
                 if query.since is not None and info.created_at < query.since:
                     break  # newest first: the rest are older still, even if the server ignored `created`
@@ -292,12 +304,71 @@ def list_artifacts(gh: Github, settings: GitHubSettings, query: Query) -> Listin
                         not_found=f"run {info.id} of {settings.repo} was deleted while it was read: try again"):
             for art in runs[info.id].get_artifacts():
                 if name_matches(art.name, query.glob):
-                    artifacts.append(ArtifactInfo(id=art.id, name=art.name, size=art.size_in_bytes or 0,
-                                                  expired=bool(art.expired), download_url=art.archive_download_url,
-                                                  run=info))
+                    artifacts.append(_artifact_info(art, info))
                 else:
                     others.setdefault(art.name)
     return Listing(chosen, tuple(artifacts), tuple(others))
+
+
+def _by_name(repo: Repository, settings: GitHubSettings, query: Query) -> Listing:
+    exact = not any(c in query.glob for c in "*?[")
+    pages = repo.get_artifacts(name=query.glob) if exact else repo.get_artifacts()
+    accepted: dict[int, RunInfo] = {}
+    refused: set[int] = set()
+    found: dict[int, list[Artifact]] = {}
+    others: dict[str, None] = {}
+    scanned = 0
+    oldest: datetime | None = None  # the oldest accepted run: no later artifact can be one of theirs once past it
+    for art in pages:
+        scanned += 1
+        created = art.created_at.astimezone(timezone.utc) if art.created_at else None
+        if created is not None and ((query.since is not None and created < query.since)
+                                    or (len(accepted) >= query.max_runs and oldest and created < oldest)):
+            break  # newest first, as GitHub lists them: the rest are older still
+        if scanned > MAX_LISTED_ARTIFACTS:
+            break
+        if not name_matches(art.name, query.glob):
+            others.setdefault(art.name)
+            continue
+        run_id = _run_id(art)
+        if run_id is None or run_id in refused:
+            continue
+        if run_id not in accepted:
+            if len(accepted) >= query.max_runs:
+                continue  # an older run's artifact between the accepted runs' own
+            info = _get_run(repo, run_id)
+            if info is None or not run_matches(info, query, repository=settings.repo):
+                refused.add(run_id)
+                continue
+            accepted[run_id] = info
+            oldest = info.created_at if oldest is None else min(oldest, info.created_at)
+        found.setdefault(run_id, []).append(art)
+    chosen = newest(accepted.values(), query.max_runs)
+    artifacts = tuple(_artifact_info(a, info) for info in chosen
+                      for a in sorted(found[info.id], key=lambda a: a.id))
+    return Listing(chosen, artifacts, tuple(others), left_out=len(refused),
+                   truncated=scanned > MAX_LISTED_ARTIFACTS)
+
+
+def _run_id(art: Artifact) -> int | None:
+    run = art.raw_data.get("workflow_run")
+    run_id = run.get("id") if isinstance(run, dict) else None
+    return run_id if isinstance(run_id, int) and not isinstance(run_id, bool) else None
+
+
+def _get_run(repo: Repository, run_id: int) -> RunInfo | None:
+    """The run an artifact came from, or None when it was deleted since."""
+    try:
+        return _run_info(repo.get_workflow_run(run_id))
+    except GithubException as exc:
+        if exc.status in (404, 410):
+            return None
+        raise
+
+
+def _artifact_info(art: Artifact, run: RunInfo) -> ArtifactInfo:
+    return ArtifactInfo(id=art.id, name=art.name, size=art.size_in_bytes or 0, expired=bool(art.expired),
+                        download_url=art.archive_download_url, run=run)
 
 
 # -- downloading (requests) ------------------------------------------------------------------------

@@ -101,8 +101,8 @@ class Actions:
         return run
 
     def add_artifact(self, run: Run, name: str, *, data: bytes = b"", expired: bool = False,
-                     id: int | None = None) -> Artifact:
-        art = Artifact(id or self._id(), run, name, data, expired, run.created_at)
+                     id: int | None = None, created_at: str | None = None) -> Artifact:
+        art = Artifact(id or self._id(), run, name, data, expired, created_at or run.created_at)
         self.artifacts.append(art)
         return art
 
@@ -173,7 +173,8 @@ def artifact_json(gh: FakeGitHub, art: Artifact) -> dict[str, Any]:
             "digest": "sha256:" + hashlib.sha256(art.data).hexdigest(),
             "created_at": art.created_at, "updated_at": art.created_at,
             "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "workflow_run": {"id": art.run.id, "repository_id": 1, "head_repository_id": 1,
+            "workflow_run": {"id": art.run.id, "repository_id": 1,
+                             "head_repository_id": 1 if art.run.head_repo is None else _fork_json(gh, art.run.head_repo)["id"],
                              "head_branch": art.run.branch, "head_sha": art.run.sha}}
 
 
@@ -293,7 +294,8 @@ def _list_run_artifacts(gh: FakeGitHub, req: Request) -> Response:
 def _list_repo_artifacts(gh: FakeGitHub, req: Request) -> Response:
     if not _ours(gh, req):
         return Response(404, _NOT_FOUND)
-    return _artifacts(gh, req, sorted(of(gh).artifacts, key=lambda a: a.id, reverse=True))
+    # Newest first, as GitHub lists them.
+    return _artifacts(gh, req, sorted(of(gh).artifacts, key=lambda a: (_parse(a.created_at), a.id), reverse=True))
 
 
 @route("GET", _REPO + r"/artifacts/(?P<artifact>\d+)")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from datetime import timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,7 @@ from headroom_ci.commands.fetch import IndexEntry
 from headroom_ci.commands.fetch import parse_index
 from headroom_ci.commands.fetch import plan
 from headroom_ci.errors import UsageError
+from headroom_ci.github import artifacts as artifacts_module
 from headroom_ci.github.artifacts import ArtifactInfo
 from headroom_ci.github.artifacts import Query
 from headroom_ci.github.artifacts import RunInfo
@@ -199,25 +201,48 @@ def test_exit_1_when_every_download_fails(gh: FakeGitHub, tmp_path: Path) -> Non
     code, lines = _fetch(gh, tmp_path, glob="agent-sessions-bomb")
     assert (code, lines) == (1, [
         f"failed agent-sessions-bomb (run 505, agent.yml on main): {BOMB}",
-        f"fetch: acme/shop: 8 runs, 1 artifact: 0 downloaded, 1 failed → {tmp_path}",
+        f"fetch: acme/shop: 1 run, 1 artifact: 0 downloaded, 1 failed → {tmp_path}",
         "fetch: every download failed (see above)"])
 
 
-def test_nothing_to_fetch_is_a_warning_naming_what_was_there(gh: FakeGitHub, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("query", "warning"), [
+    pytest.param({"glob": "nothing-*"},
+                 "no artifact named 'nothing-*', so no sessions; the artifacts there: agent-sessions-claude2, "
+                 "agent-sessions-gemini, agent-sessions-slip, agent-sessions-bomb, agent-sessions-gone, "
+                 "agent-sessions-old, agent-sessions-codex, coverage, agent-sessions-claude: check artifact-pattern",
+                 id="a-wrong-pattern-names-what-was-there"),
+    pytest.param({"since": datetime(2030, 1, 1, tzinfo=timezone.utc)},
+                 "no artifact at all since 2030-01-01T00:00:00Z, so no sessions: check since, and that the agent "
+                 "job runs headroom/learn-action/collect", id="an-empty-window"),
+    pytest.param({"branch": "release"},
+                 "8 runs with artifacts named 'agent-sessions-*' were left out by the filters, so no sessions: check "
+                 "branch and status; runs of forks and of events outsiders can set off are read only with "
+                 "include-fork-runs", id="filtered-out"),
+    pytest.param({"glob": "agent-sessions-codex", "status": "failure"},
+                 "1 run with artifacts named 'agent-sessions-codex' was left out by the filters, so no sessions: "
+                 "check branch and status; runs of forks and of events outsiders can set off are read only with "
+                 "include-fork-runs", id="one-filtered-out"),
+    pytest.param({"workflows": ("agent.yml",), "glob": "nothing-*"},
+                 "no artifact named 'nothing-*' in 6 runs, so no sessions; their artifacts: agent-sessions-claude2, "
+                 "agent-sessions-slip, agent-sessions-bomb, agent-sessions-gone, agent-sessions-codex, "
+                 "agent-sessions-claude, coverage: check artifact-pattern", id="a-workflow-s-runs-named-nothing"),
+    pytest.param({"workflows": ("agent.yml", "12"), "since": datetime(2030, 1, 1, tzinfo=timezone.utc)},
+                 "no run of agent.yml, 12 since 2030-01-01T00:00:00Z matched, so no sessions: check the workflows, "
+                 "since and branch settings", id="a-workflow-without-runs"),
+])
+def test_nothing_to_fetch_is_a_warning_naming_what_was_there(gh: FakeGitHub, tmp_path: Path, query: dict[str, Any],
+                                                             warning: str) -> None:
+    assert _fetch(gh, tmp_path, **query) == (0, [f"warning: fetch: acme/shop: {warning}"])
+    code, lines = _fetch(gh, tmp_path, env={"GITHUB_ACTIONS": "true"}, **query)
+    assert code == 0 and lines[0].startswith("::warning title=headroom-ci fetch::fetch: acme/shop: ")
+
+
+def test_a_listing_cut_short_says_so(gh: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(artifacts_module, "MAX_LISTED_ARTIFACTS", 2)
     assert _fetch(gh, tmp_path, glob="nothing-*") == (0, [
-        "warning: fetch: acme/shop: no artifact named 'nothing-*' in 8 runs, so no sessions; their artifacts: "
-        "agent-sessions-claude2, agent-sessions-gemini, agent-sessions-slip, agent-sessions-bomb, agent-sessions-gone, "
-        "agent-sessions-old, agent-sessions-codex, agent-sessions-claude, coverage: check artifact-pattern"])
-    code, lines = _fetch(gh, tmp_path, glob="nothing-*", env={"GITHUB_ACTIONS": "true"})
-    assert code == 0 and lines[0].startswith("::warning title=headroom-ci fetch::fetch: acme/shop: no artifact named")
-
-
-def test_a_window_with_no_runs_says_so(gh: FakeGitHub, tmp_path: Path) -> None:
-    from datetime import datetime
-    from datetime import timezone
-    assert _fetch(gh, tmp_path, since=datetime(2030, 1, 1, tzinfo=timezone.utc)) == (0, [
-        "warning: fetch: acme/shop: no workflow run since 2030-01-01T00:00:00Z matched, so no sessions: "
-        "check the workflows, since and branch settings"])
+        "warning: fetch: acme/shop: no artifact named 'nothing-*', so no sessions; the artifacts there: "
+        "agent-sessions-claude2, agent-sessions-gemini: check artifact-pattern (read the newest 2 artifacts only: "
+        "narrow it with since or workflows)"])
 
 
 def test_in_actions_the_lines_are_a_log_group(gh: FakeGitHub, tmp_path: Path) -> None:
@@ -353,7 +378,7 @@ def test_cli_usage_errors(gh: FakeGitHub, tmp_path: Path, argv: tuple[str, ...],
 
 
 def test_cli_rate_limit_cap(gh: FakeGitHub, tmp_path: Path) -> None:
-    gh.fail("GET", r"/actions/runs$", status=403, headers={"Retry-After": "60"},
+    gh.fail("GET", r"/actions/artifacts$", status=403, headers={"Retry-After": "60"},
             body={"message": "You have exceeded a secondary rate limit."})
     with pytest.raises(RateLimitWaitError) as exc:
         _cli(gh, tmp_path, "--max-rate-limit-wait", "5")

@@ -16,6 +16,7 @@ from headroom_ci.archive import ArchiveError
 from headroom_ci.archive import Limits
 from headroom_ci.commands.fetch import STATUSES
 from headroom_ci.errors import UsageError
+from headroom_ci.github import artifacts as artifacts_module
 from headroom_ci.github.artifacts import ArtifactGone
 from headroom_ci.github.artifacts import ArtifactInfo
 from headroom_ci.github.artifacts import bundle_manifest
@@ -25,6 +26,7 @@ from headroom_ci.github.artifacts import DownloadError
 from headroom_ci.github.artifacts import FOREIGN_MANIFEST
 from headroom_ci.github.artifacts import install
 from headroom_ci.github.artifacts import list_artifacts
+from headroom_ci.github.artifacts import Listing
 from headroom_ci.github.artifacts import name_matches
 from headroom_ci.github.artifacts import newest
 from headroom_ci.github.artifacts import parse_since
@@ -196,22 +198,102 @@ def _list(gh: FakeGitHub, query: Query, budget: WaitBudget | None = None, **kw: 
 
 
 @pytest.mark.parametrize(("query", "runs", "artifacts"), [
-    pytest.param(Query(), [205, 204, 203, 202, 201], [306, 304, 305, 303, 301], id="defaults"),
+    # Without workflows, the repository's artifacts are read by name: run 205 uploaded none.
+    pytest.param(Query(), [204, 203, 202, 201], [306, 304, 305, 303, 301], id="defaults"),
     pytest.param(Query(workflows=("agent.yml",)), [205, 204, 202, 201], [306, 303, 301], id="workflow-file"),
     pytest.param(Query(workflows=("12",)), [203], [304, 305], id="workflow-id"),
     pytest.param(Query(workflows=("agent.yml", "12", "11"), max_runs=3), [205, 204, 203], [306, 304, 305],
                  id="workflows-merged"),
     pytest.param(Query(branch="dev"), [202], [303], id="branch"),
+    pytest.param(Query(branch="dev", workflows=("agent.yml",)), [202], [303], id="branch-of-a-workflow"),
     pytest.param(Query(status="failure"), [202], [303], id="status-conclusion"),
     pytest.param(Query(status="completed"), [204, 203, 202, 201], [306, 304, 305, 303, 301], id="status"),
-    pytest.param(Query(since=_at("2026-11-04T00:00:00Z")), [205, 204, 203], [306, 304, 305], id="since"),
-    pytest.param(Query(since=_at("2026-11-07T09:00:00Z")), [205], [], id="since-to-the-second"),
-    pytest.param(Query(glob="agent-sessions-c*"), [205, 204, 203, 202, 201], [306, 303, 301], id="glob"),
-    pytest.param(Query(glob="*"), [205, 204, 203, 202, 201], [306, 304, 305, 303, 301, 302], id="glob-all"),
-    pytest.param(Query(max_runs=2), [205, 204], [306], id="max-runs"),
+    pytest.param(Query(status="in_progress", workflows=("11",)), [205], [], id="status-of-a-workflow"),
+    pytest.param(Query(since=_at("2026-11-04T00:00:00Z")), [204, 203], [306, 304, 305], id="since"),
+    pytest.param(Query(since=_at("2026-11-07T09:00:00Z")), [], [], id="since-to-the-second"),
+    pytest.param(Query(since=_at("2026-11-07T09:00:00Z"), workflows=("agent.yml",)), [205], [],
+                 id="since-to-the-second-of-a-workflow"),
+    pytest.param(Query(glob="agent-sessions-c*"), [204, 202, 201], [306, 303, 301], id="glob"),
+    pytest.param(Query(glob="agent-sessions-codex"), [202], [303], id="exact-name"),
+    pytest.param(Query(glob="*"), [204, 203, 202, 201], [306, 304, 305, 303, 301, 302], id="glob-all"),
+    pytest.param(Query(max_runs=2), [204, 203], [306, 304, 305], id="max-runs"),
+    pytest.param(Query(max_runs=2, workflows=("agent.yml",)), [205, 204], [306], id="max-runs-of-a-workflow"),
 ])
 def test_list_artifacts(gh: FakeGitHub, query: Query, runs: list[int], artifacts: list[int]) -> None:
     assert _list(gh, query) == (runs, artifacts)
+
+
+def _listing(gh: FakeGitHub, query: Query) -> Listing:
+    settings = _settings(gh)
+    return list_artifacts(connect(settings, per_page=100), settings, query)
+
+
+def test_busy_ci_without_sessions_does_not_crowd_the_agent_runs_out(gh: FakeGitHub) -> None:
+    acts = fake_actions.of(gh)
+    ci = acts.add_workflow("ci.yml", id=13)
+    for n in range(120):  # newer than every agent run, and no artifact of the glob's
+        run = acts.add_run(ci, created_at=f"2026-11-09T{n // 60:02d}:{n % 60:02d}:00Z")
+        if n % 40 == 0:
+            acts.add_artifact(run, "coverage")
+    assert _list(gh, Query()) == ([204, 203, 202, 201], [306, 304, 305, 303, 301])
+    # Only the runs that uploaded a matching artifact are read, one request each.
+    assert sorted(r.path.rsplit("/", 1)[1] for r in gh.requests("GET", r"/actions/runs/")) == [
+        "201", "202", "203", "204"]
+
+
+def test_an_exact_name_is_asked_of_the_api_and_a_glob_is_matched_here(gh: FakeGitHub) -> None:
+    _list(gh, Query(glob="agent-sessions-codex"))
+    _list(gh, Query(glob="agent-sessions-c*"))
+    assert [r.query.get("name") for r in gh.requests("GET", r"/actions/artifacts$")
+            if r.query.get("page", "1") == "1"] == ["agent-sessions-codex", None]
+
+
+def test_paging_stops_at_since(gh: FakeGitHub) -> None:
+    # per_page 2: 306, 305 | 304, 303 | 302, 301 newest first; 303 is before since, so page 3 is never read.
+    settings = _settings(gh)
+    list_artifacts(connect(settings, per_page=2), settings, Query(since=_at("2026-11-04T00:00:00Z")))
+    assert [r.query.get("page", "1") for r in gh.requests("GET", r"/actions/artifacts$")] == ["1", "2"]
+
+
+def test_paging_stops_once_no_later_artifact_can_be_an_accepted_runs(gh: FakeGitHub) -> None:
+    acts = fake_actions.of(gh)
+    r206 = acts.add_run(acts.workflows[0], id=206, created_at="2026-11-10T08:00:00Z")
+    r207 = acts.add_run(acts.workflows[0], id=207, created_at="2026-11-10T08:30:00Z")
+    # Two agent jobs in parallel: run 206's second artifact comes after one of run 207.
+    acts.add_artifact(r206, "agent-sessions-a", id=401, created_at="2026-11-10T08:40:00Z")
+    acts.add_artifact(r207, "agent-sessions-a", id=402, created_at="2026-11-10T08:45:00Z")
+    acts.add_artifact(r206, "agent-sessions-b", id=403, created_at="2026-11-10T08:50:00Z")
+    settings = _settings(gh)
+    listing = list_artifacts(connect(settings, per_page=2), settings, Query(max_runs=1))
+    assert ([r.id for r in listing.runs], [a.id for a in listing.artifacts]) == ([206], [401, 403])
+    # 403, 402 | 401, 306: once past run 206's start (306 is older), paging stops.
+    assert [r.query.get("page", "1") for r in gh.requests("GET", r"/actions/artifacts$")] == ["1", "2"]
+
+
+def test_runs_left_out_by_the_filters_are_counted(gh: FakeGitHub) -> None:
+    acts = fake_actions.of(gh)
+    fork = acts.add_run(acts.workflows[0], id=206, created_at="2026-11-10T08:00:00Z", event="pull_request",
+                        head_repo="mallory/shop")
+    acts.add_artifact(fork, "agent-sessions-claude", id=401)
+    gone = acts.add_run(acts.workflows[0], id=207, created_at="2026-11-10T09:00:00Z")
+    acts.add_artifact(gone, "agent-sessions-claude", id=402)
+    acts.runs.remove(gone)  # deleted after it uploaded: its artifact is still listed for a while
+    listing = _listing(gh, Query())
+    assert ([r.id for r in listing.runs], listing.left_out) == ([204, 203, 202, 201], 2)
+    forks = _listing(gh, Query(forks=True))
+    assert ([r.id for r in forks.runs], forks.left_out) == ([206, 204, 203, 202, 201], 1)
+
+
+def test_a_glob_that_matches_nothing_stops_after_a_bounded_listing(gh: FakeGitHub,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(artifacts_module, "MAX_LISTED_ARTIFACTS", 3)
+    listing = _listing(gh, Query(glob="nothing-*"))
+    assert (listing.runs, listing.others, listing.truncated) == ((), ("agent-sessions-claude", "agent-sessions-old",
+                                                                       "agent-sessions-nightly"), True)
+    assert (_listing(gh, Query(glob="*")).truncated, _listing(gh, Query(glob="nothing-*", max_runs=1)).truncated) == (
+        True, True)
+    monkeypatch.setattr(artifacts_module, "MAX_LISTED_ARTIFACTS", 6)
+    assert _listing(gh, Query(glob="nothing-*")).truncated is False
 
 
 def test_list_sends_the_filters_and_stops_paging_at_max_runs(gh: FakeGitHub) -> None:
@@ -252,10 +334,10 @@ def test_list_errors_say_what_to_do(gh: FakeGitHub) -> None:
 
 
 def test_forbidden_names_the_permission(gh: FakeGitHub) -> None:
-    gh.fail("GET", r"/actions/runs$", status=403, body={"message": "Resource not accessible by integration"})
+    gh.fail("GET", r"/actions/artifacts$", status=403, body={"message": "Resource not accessible by integration"})
     with pytest.raises(GitHubError) as exc:
         _list(gh, Query())
-    assert str(exc.value) == ("GitHub refused listing the workflow runs of acme/shop (403 Resource not accessible "
+    assert str(exc.value) == ("GitHub refused listing the artifacts of acme/shop (403 Resource not accessible "
                               "by integration): the token needs the actions: read permission on acme/shop")
 
 
@@ -270,24 +352,24 @@ SECONDARY = {"message": "You have exceeded a secondary rate limit. Please wait a
 ])
 def test_transient_failures_are_retried(gh: FakeGitHub, status: int, body: dict[str, str],
                                         headers: dict[str, str], waited: float) -> None:
-    gh.fail("GET", r"/actions/runs$", status=status, body=body, headers=headers)
+    gh.fail("GET", r"/actions/artifacts$", status=status, body=body, headers=headers)
     budget = WaitBudget(300)
-    assert _list(gh, Query(max_runs=1), budget=budget) == ([205], [])
-    assert [r.path for r in gh.requests("GET", r"/actions/runs$")] == ["/repos/acme/shop/actions/runs"] * 2
+    assert _list(gh, Query(max_runs=1), budget=budget) == ([204], [306])
+    assert [r.path for r in gh.requests("GET", r"/actions/artifacts$")] == ["/repos/acme/shop/actions/artifacts"] * 2
     assert budget.waited == waited
 
 
 def test_a_wait_past_the_cap_stops_at_once(gh: FakeGitHub) -> None:
-    gh.fail("GET", r"/actions/runs$", status=403, body=SECONDARY, headers={"Retry-After": "600"})
+    gh.fail("GET", r"/actions/artifacts$", status=403, body=SECONDARY, headers={"Retry-After": "600"})
     with pytest.raises(RateLimitWaitError) as exc:
         _list(gh, Query(), budget=WaitBudget(300))
     assert str(exc.value) == ("GitHub's rate limit asks to wait 600s more, past the cap of 300s of waiting per run: "
                               "try again after the limit resets, or raise the cap")
-    assert len(gh.requests("GET", r"/actions/runs$")) == 1
+    assert len(gh.requests("GET", r"/actions/artifacts$")) == 1
 
 
 def test_a_primary_limit_that_resets_too_late_stops_at_once(gh: FakeGitHub) -> None:
-    gh.fail("GET", r"/actions/runs$", status=403,
+    gh.fail("GET", r"/actions/artifacts$", status=403,
             body={"message": "API rate limit exceeded for installation ID 1."},
             headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 3600)})
     with pytest.raises(RateLimitWaitError,
@@ -435,18 +517,19 @@ def test_install_refuses_unsafe_archives(tmp_path: Path, make: Any, message: str
 
 @pytest.mark.parametrize("status", STATUSES)
 def test_every_status_fetch_accepts_is_one_the_api_accepts(gh: FakeGitHub, status: str) -> None:
-    _list(gh, Query(status=status))
-    assert {r.query["status"] for r in gh.requests("GET", r"/actions/runs$")} == {status}
+    # (only a workflow's runs are filtered by the API; artifacts read by name are filtered here)
+    _list(gh, Query(status=status, workflows=("agent.yml",)))
+    assert {r.query["status"] for r in gh.requests("GET", r"/actions/workflows/11/runs$")} == {status}
 
 
 def test_a_status_the_api_does_not_know_is_refused_by_it(gh: FakeGitHub) -> None:
     # (the fake answers as GitHub does, so the check above can fail)
     assert "startup_failure" not in STATUSES
     with pytest.raises(GitHubError, match=r"^GitHub answered 422 while listing"):
-        _list(gh, Query(status="startup_failure"))
+        _list(gh, Query(status="startup_failure", workflows=("agent.yml",)))
 
 
 def test_the_repository_name_is_answered_whatever_its_case(gh: FakeGitHub) -> None:
     settings = _settings(gh, repo="ACME/Shop")
     listing = list_artifacts(connect(settings, per_page=100), settings, Query(max_runs=1))
-    assert [r.id for r in listing.runs] == [205]
+    assert [r.id for r in listing.runs] == [204]
