@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import pytest
@@ -348,3 +349,33 @@ def test_run_links_stay_under_githubs_limit(rules: int, runs: int, shown: int, n
     assert (f" and {runs - shown:,} more in plan.json |" in text) == note
     assert ("*(Run links cut to the newest 50 per rule to fit GitHub's size limit; every run is in plan.json.)*"
             in text) == note
+
+
+def test_a_rule_learned_in_more_runs_than_its_examples_links_each_of_them_through_the_plan() -> None:
+    from headroom_ci.learning.plan import from_dict
+    from headroom_ci.learning.plan import to_dict
+    from headroom_ci.learning.propose import propose
+    from headroom_ci.learning.propose import TargetFile
+    from headroom_ci.mining.findings import EVIDENCE_PER_FINDING
+    from headroom_ci.mining.findings import Miner
+    from headroom_ci.sessions.model import Run
+    from testing.builders import bash
+    from testing.builders import session
+    miner = Miner()
+    for i in range(9):   # read oldest last: the order of reading does not matter
+        run = Run(str(2009 - i), url=f"{_URL}{2009 - i}", created_at=f"2026-11-{20 - i:02d}T09:00:00Z")
+        miner.add(dataclasses.replace(session(
+            bash("python3 -m pytest", "Exit code 1\nModuleNotFoundError: No module named 'fastapi'", code=1),
+            bash("uv run pytest", "3 passed"), sid=f"s{i}"), run=run))
+    (finding,) = miner.findings()
+    assert len(finding.evidence) == EVIDENCE_PER_FINDING < finding.runs == 9
+    plan = propose([finding], miner.stats(), repo=".", targets={"context": TargetFile("AGENTS.md", None)},
+                   date="2026-11-21", max_tokens=2_000, skipped=0)
+    plan = from_dict(json.loads(json.dumps(to_dict(plan))), source="plan.json")
+    (rec,) = plan.recommendations
+    text = body.render(Proposal(plan, plan.recommendations, (), ("AGENTS.md",), "headroom/learn", "main",
+                                changes=plan.changes))
+    (row,) = [line for line in text.splitlines() if line.startswith("| added |")]
+    assert row.endswith(f"| 9 | 9 | ~{rec.tokens_saved:,}/session | "
+                        + ", ".join(_link(r) for r in range(2009, 2004, -1)) + " <details><summary>4 more</summary>"
+                        + ", ".join(_link(r) for r in range(2004, 2000, -1)) + "</details> |")
