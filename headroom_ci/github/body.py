@@ -12,9 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from headroom_ci.mining.findings import Evidence
+from headroom_ci.mining.findings import newest_first
+from headroom_ci.mining.findings import RunRef
 from headroom_ci.learning.plan import findings_of
 from headroom_ci.learning.plan import Plan
 from headroom_ci.learning.plan import RuleChange
+from headroom_ci.learning.plan import run_count
+from headroom_ci.learning.plan import runs_of
 from headroom_ci.safety import inert
 from headroom_ci.safety.redact import redact
 from headroom_ci.rules import Recommendation
@@ -28,9 +32,11 @@ _FINGERPRINT = re.compile(r"[0-9a-f]{8,64}")
 _LEDGER = re.compile(r"\A\ufeff?\s*<!-- headroom-ci:fingerprints((?: [0-9a-f]{8,64})*) ?-->")
 _RUN_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]+)?/[A-Za-z0-9._~/%+-]*")
 _RUN_ID = re.compile(r"[\w.-]{1,40}")
-# Evidence detail per level: (examples per rule, characters per field). The body is rendered at
-# the first level that fits GitHub's limit, so a huge error output costs detail, not the PR.
-_LEVELS = ((5, 2_000), (3, 600), (1, 200), (0, 0))
+# Detail per level: (examples per rule, characters per field, run links per rule; None: all). The
+# body is rendered at the first level that fits GitHub's limit, so a huge error output costs detail,
+# not the PR; every run stays linked unless even the bare table is too long for them.
+_LEVELS = ((5, 2_000, None), (3, 600, None), (1, 200, None), (0, 0, None), (0, 0, 200), (0, 0, 50), (0, 0, 10))
+IN_ROW = 5  # run links a rule's row shows before the rest are folded away
 
 
 @dataclass(frozen=True)
@@ -140,9 +146,10 @@ def closed_comment(base: str) -> str:
 
 def render(p: Proposal) -> str:
     """The description, under GitHub's 65,536 characters whatever the evidence holds."""
-    for examples, chars in _LEVELS:
+    for examples, chars, runs in _LEVELS:
         # Redacted before measuring: a marker is longer than some secrets it replaces.
-        body = redact(_render(p, examples=examples, chars=chars, shortened=(examples, chars) != _LEVELS[0]))
+        body = redact(_render(p, examples=examples, chars=chars, runs=runs,
+                              shortened=(examples, chars) != _LEVELS[0][:2]))
         if _size(body) <= _BUDGET:
             return body
     # Even without any evidence it is too long (it cannot be, with the block's token budget, but a
@@ -157,7 +164,7 @@ def _size(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _render(p: Proposal, *, examples: int, chars: int, shortened: bool) -> str:
+def _render(p: Proposal, *, examples: int, chars: int, runs: int | None, shortened: bool) -> str:
     s = p.plan.stats
     files = ", ".join(f"`{_tick(path)}`" for path in p.paths)
     what = _what(p, third_person=True)
@@ -175,13 +182,16 @@ def _render(p: Proposal, *, examples: int, chars: int, shortened: bool) -> str:
     if p.remerged:
         out += [f"> The base moved since these rules were learned: they were merged into the current "
                 f"{', '.join(f'`{_tick(x)}`' for x in p.remerged)} of `{_tick(p.base)}`, keeping its newer content.", ""]
-    out += _changes(p)
+    out += _changes(p, runs=runs)
     if examples and _evidenced(p):
         out += ["", "### Evidence", ""]
         for i, rec in enumerate(_evidenced(p), 1):
             out += _details(p.plan, rec, i, examples=examples, chars=chars)
     if shortened:
         out += ["", "*(Evidence shortened to fit GitHub's size limit; the full evidence is in plan.json.)*"]
+    if runs is not None and any(len(_links(runs_of(findings_of(p.plan, r)))) > runs for r in _evidenced(p)):
+        out += ["", f"*(Run links cut to the newest {runs} per rule to fit GitHub's size limit; every run is in "
+                    "plan.json.)*"]
     out += ["", "### Totals", "", "| Sessions | Tool calls | Failures | Failure rate | Tokens spent on failed calls |",
             "|---:|---:|---:|---:|---:|",
             f"| {s.sessions:,} | {s.tool_calls:,} | {s.failures:,} | {s.failure_rate:.1%} | ~{s.wasted_tokens:,} |"]
@@ -237,7 +247,7 @@ def _evidenced(p: Proposal) -> tuple[Recommendation, ...]:
     return tuple(r for r in p.proposed if r.fingerprint in shown)
 
 
-def _changes(p: Proposal) -> list[str]:
+def _changes(p: Proposal, *, runs: int | None = None) -> list[str]:
     """Each rule's status, as Renovate shows a version going from one to the next."""
     out = ["### Rules", "", "| Status | Section | Rule | Sessions | Runs | Est. tokens saved | Evidence |",
            "|---|---|---|---:|---:|---:|---|"]
@@ -255,8 +265,8 @@ def _changes(p: Proposal) -> list[str]:
             continue
         fs = findings_of(p.plan, rec)
         out.append(f"| {status} | {_cell(c.section)} | {rule} | {rec.evidence_count} | "
-                   f"{sum(f.runs for f in fs) or '–'} | ~{rec.tokens_saved:,}/session | "
-                   f"{run_links([e for f in fs for e in f.evidence]) or '–'} |")
+                   f"{run_count(fs) or '–'} | ~{rec.tokens_saved:,}/session | "
+                   f"{runs_cell(runs_of(fs), limit=runs) or '–'} |")
     return out
 
 
@@ -289,7 +299,7 @@ def _details(plan: Plan, rec: Recommendation, i: int, *, examples: int, chars: i
         for same in _alike(f.evidence)[: max(examples - shown, 0)]:
             shown += 1
             e = same[0]
-            runs = run_links(same)
+            runs = run_links(_runs_in(same))
             where = (f" in run{'s' if ', ' in runs else ''} {runs}" if runs else "")
             times = f" (×{len(same)}, byte for byte)" if len(same) > 1 else ""
             call, fix = _CALLS.get(f.kind, _CALLS[""])
@@ -336,16 +346,39 @@ def _chart(p: Proposal) -> list[str]:
     return lines + ["```"]
 
 
-def run_links(evidence: Sequence[Evidence]) -> str:
-    """Markdown links to the CI runs of `evidence`, each once; a URL that is not a plain https one is left out."""
+def run_links(runs: Sequence[RunRef]) -> str:
+    """Markdown links to `runs`, each once; a URL that is not a plain https one is left out."""
+    return ", ".join(_links(runs))
+
+
+def runs_cell(runs: Sequence[RunRef], *, limit: int | None = None) -> str:
+    """Every run of a rule for its table row: the newest IN_ROW as links, the rest folded under
+    "N more"; past `limit` (a body at GitHub's size limit) the rest are counted, not linked."""
+    links = _links(runs)
+    cut = len(links) - limit if limit is not None and len(links) > limit else 0
+    links = links[: len(links) - cut]
+    shown = ", ".join(links[:IN_ROW])
+    if len(links) > IN_ROW:
+        shown += (f" <details><summary>{len(links) - IN_ROW} more</summary>"
+                  f"{', '.join(links[IN_ROW:])}</details>")
+    return shown + (f" and {cut:,} more in plan.json" if cut else "")
+
+
+def _links(runs: Sequence[RunRef]) -> list[str]:
+    # Ids and URLs come from transcripts' bundles: an id is shown only when it is a plain token,
+    # a URL linked only when it is plain https, so neither can break out of the cell or the link.
     links: dict[str, str] = {}
-    for e in evidence:
-        if not e.run_id:
+    for r in runs:
+        if not r.id:
             continue
-        label = e.run_id if _RUN_ID.fullmatch(e.run_id) else "run"
-        url = e.run_url if e.run_url and _RUN_URL.fullmatch(e.run_url) else None
+        label = r.id if _RUN_ID.fullmatch(r.id) else "run"
+        url = r.url if r.url and _RUN_URL.fullmatch(r.url) else None
         links.setdefault(f"{label}\0{url}", f"[{label}]({url})" if url else label)
-    return ", ".join(links.values())
+    return list(links.values())
+
+
+def _runs_in(evidence: Sequence[Evidence]) -> tuple[RunRef, ...]:
+    return newest_first({e.run_id: RunRef(e.run_id, e.run_url) for e in reversed(evidence) if e.run_id}.values())
 
 
 def _pre(text: str, chars: int) -> str:

@@ -15,6 +15,8 @@ from headroom_ci.learning.efficacy import Counts
 from headroom_ci.learning.efficacy import RuleEffect
 from headroom_ci.mining.findings import Evidence
 from headroom_ci.mining.findings import Finding
+from headroom_ci.mining.findings import newest_first
+from headroom_ci.mining.findings import RunRef
 from headroom_ci.mining.findings import Stats
 from headroom_ci.safety.redact import redact
 from headroom_ci.rules import Recommendation
@@ -113,6 +115,23 @@ def findings_of(plan: Plan, rec: Recommendation) -> Sequence[Finding]:
     return [f for f in plan.findings if f.id in rec.finding_ids]
 
 
+def runs_of(findings: Sequence[Finding]) -> tuple[RunRef, ...]:
+    """Every CI run the findings were seen in, each once, newest first. A finding of a plan from before
+    runs were recorded has only its examples' runs."""
+    refs: dict[str, RunRef] = {}
+    for f in findings:
+        for r in f.runs_seen or (RunRef(e.run_id, e.run_url) for e in f.evidence if e.run_id):
+            refs.setdefault(r.id, r)
+    return newest_first(refs.values())
+
+
+def run_count(findings: Sequence[Finding]) -> int:
+    """How many CI runs the findings were seen in: the distinct ones when each finding lists them all."""
+    if all(len(f.runs_seen) == f.runs for f in findings):
+        return len(runs_of(findings))
+    return sum(f.runs for f in findings)
+
+
 class PlanError(FatalError):
     pass
 
@@ -164,8 +183,10 @@ def from_dict(doc: object, *, source: str) -> Plan:
     for i, f in enumerate(_items(doc, "findings", where)):
         at = f"{where}: findings[{i}]"
         evidence = _items(f if isinstance(f, dict) else {}, "evidence", at)
+        runs = _items(f if isinstance(f, dict) else {}, "runs_seen", at)  # absent from older plans
         findings.append(_build(Finding, f, at, evidence=tuple(
-            _build(Evidence, e, f"{at}.evidence[{j}]") for j, e in enumerate(evidence))))
+            _build(Evidence, e, f"{at}.evidence[{j}]") for j, e in enumerate(evidence)), runs_seen=tuple(
+            _build(RunRef, r, f"{at}.runs_seen[{j}]", **_optional(r, "created_at")) for j, r in enumerate(runs))))
     changes = tuple(_build(RuleChange, c, f"{where}: changes[{i}]", **_optional(c, "before", "reason"))
                     for i, c in enumerate(_items(doc, "changes", where)))
     for i, c in enumerate(changes):

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from headroom_ci.learning.plan import findings_of
 from headroom_ci.learning.plan import Plan
 from headroom_ci.learning.plan import RuleChange
+from headroom_ci.learning.plan import run_count
+from headroom_ci.learning.plan import runs_of
 from headroom_ci.learning.plan import TargetChange
 from headroom_ci.safety import inert
 from headroom_ci.safety.redact import redact
@@ -101,15 +103,15 @@ def text(plan: Plan, *, olds: Sequence[str | None], applied: bool, plan_out: str
 
 
 def markdown(plan: Plan, *, olds: Sequence[str | None]) -> str:
-    from headroom_ci.github.body import run_links   # the same links as the pull request's
+    from headroom_ci.github.body import runs_cell   # the same links as the pull request's
     out = ["## headroom-ci learn", "", summary(plan), ""]
     if plan.recommendations:
         out += ["| section | rule | sessions | runs | tokens/session | CI runs |", "|---|---|---|---|---|---|"]
         for rec in plan.recommendations:
             fs = findings_of(plan, rec)
-            runs = sum(f.runs for f in fs)
+            runs = run_count(fs)
             cell = _cell(rule_text(rec.content))
-            links = run_links([e for f in fs for e in f.evidence]) or "-"
+            links = runs_cell(runs_of(fs)) or "-"
             out.append(f"| {rec.section} | {cell} | {rec.evidence_count} | {runs or '-'} | {rec.tokens_saved:,} "
                        f"| {links} |")
     else:

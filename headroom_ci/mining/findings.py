@@ -6,6 +6,7 @@ import hashlib
 import posixpath
 import re
 from collections import Counter
+from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -42,6 +43,25 @@ class Evidence:
     error: str
 
 
+@dataclass(frozen=True, slots=True)
+class RunRef:
+    """A CI run a finding was seen in: one per distinct run, however often it failed there."""
+    id: str
+    url: str | None
+    created_at: str | None = None
+
+
+def newest_first(runs: Iterable[RunRef]) -> tuple[RunRef, ...]:
+    """Runs that say when they started, newest first; then the others by id, highest first (GitHub's run
+    ids grow with time). Stable whatever order the sessions were read in."""
+    return tuple(sorted(runs, key=_age, reverse=True))
+
+
+def _age(r: RunRef) -> tuple[bool, str, bool, int, str]:
+    numeric = r.id.isascii() and r.id.isdigit()
+    return r.created_at is not None, r.created_at or "", numeric, int(r.id) if numeric else 0, r.id
+
+
 @dataclass(frozen=True)
 class Finding:
     id: str
@@ -57,7 +77,8 @@ class Finding:
     peak: int  # the most occurrences in one session
     fixes: int
     wasted_tokens: int
-    evidence: tuple[Evidence, ...]
+    evidence: tuple[Evidence, ...]  # a few examples (EVIDENCE_PER_FINDING), those with a fix first
+    runs_seen: tuple[RunRef, ...] = ()  # every CI run it was seen in, newest first (len == runs)
 
 
 @dataclass(frozen=True)
@@ -140,6 +161,8 @@ class Miner:
         self.repo_path = repo_path
         self._repos: dict[str, _Repo] = {}
         self._calls_seen: dict[tuple[str, str, bool], set[str]] = {}
+        # One ref per distinct CI run, shared by every finding seen in it (clusters keep only ids).
+        self._runs: dict[str, RunRef] = {}
 
     def add(self, session: Session) -> None:
         key = (session.agent, session.session_id, session.subagent) if session.session_id else None
@@ -157,8 +180,17 @@ class Miner:
             seen.update(i for i in ids if i is not None)
         else:
             first = True
+        if session.run is not None:
+            self._note_run(session.run.id, session.run.url, session.run.created_at)
         repo = self._repos.setdefault(repository_of(session.cwd), _Repo())
         self._add(repo, session, first=first)
+
+    def _note_run(self, run_id: str, url: str | None, created_at: str | None) -> None:
+        """The run's ref, completed by a later session of it that knows its URL or start when the first did not."""
+        ref = self._runs.get(run_id)
+        if ref is None or (ref.url is None and url) or (ref.created_at is None and created_at):
+            self._runs[run_id] = RunRef(run_id, (ref.url if ref else None) or url,
+                                        (ref.created_at if ref else None) or created_at)
 
     def _add(self, repo: _Repo, session: Session, *, first: bool) -> None:
         repo.sessions += 1 if first else 0
@@ -251,7 +283,7 @@ class Miner:
     def findings(self, thresholds: Thresholds = Thresholds()) -> list[Finding]:
         members = self._members()
         repo = members[0] if len(members) == 1 else _merged(members)
-        return _findings(repo, thresholds)
+        return _findings(repo, thresholds, runs=self._runs)
 
 
 def _same_files(mine: Mapping[str, object], theirs: Mapping[str, object]) -> bool:
@@ -325,7 +357,7 @@ def _missing_folders(repo: _Repo, thresholds: Thresholds) -> dict[str, _Cluster]
     return {k: v for k, v in out.items() if not any(o.startswith(k + "/") for o in out)}
 
 
-def _findings(repo: _Repo, thresholds: Thresholds) -> list[Finding]:
+def _findings(repo: _Repo, thresholds: Thresholds, *, runs: Mapping[str, RunRef]) -> list[Finding]:
     out = []
     missing = _missing_folders(repo, thresholds)
     clusters = [(("folder", k), c) for k, c in missing.items()] + list(repo.clusters.items())
@@ -351,6 +383,7 @@ def _findings(repo: _Repo, thresholds: Thresholds) -> list[Finding]:
             category=_top(c.categories) or "tool_error", detail=_top(c.details),
             sessions=len(c.sessions), runs=len(c.runs), occurrences=c.occurrences, peak=c.peak, fixes=n_fixes,
             wasted_tokens=c.wasted, evidence=tuple(c.evidence),
+            runs_seen=newest_first(runs.get(r) or RunRef(r, None) for r in c.runs),
         ))
     # Ranked: the most sessions, then the most waste; the fingerprint breaks ties stably.
     return sorted(out, key=lambda f: (-f.sessions, -f.wasted_tokens, f.fingerprint))

@@ -179,7 +179,7 @@ def test_markdown_format(workspace: tuple[Path, Path], capsys: pytest.CaptureFix
     sessions, repo = workspace
     assert main(["learn", str(sessions), "--repo-path", str(repo), "--format", "markdown"]) == 0
     out = capsys.readouterr().out
-    runs = ", ".join(f"[{r}](https://github.com/acme/shop/actions/runs/{r})" for r in ("101", "102", "103"))
+    runs = ", ".join(f"[{r}](https://github.com/acme/shop/actions/runs/{r})" for r in ("103", "102", "101"))
     assert out.splitlines()[:7] == [
         "## headroom-ci learn",
         "",

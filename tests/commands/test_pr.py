@@ -38,8 +38,8 @@ NPM = "7c44f5d9df0cd819"  # 3 sessions of 2 CI runs: gone with --min-sessions 3 
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 ENV_ROW = ("| added | Environment | Run tests with `uv run pytest`, not `python3 -m pytest`: `fastapi` is only in the "
            "uv environment. | 4 | 3 | ~61/session | "
-           "[101](https://github.com/acme/shop/actions/runs/101), [102](https://github.com/acme/shop/actions/runs/102), "
-           "[103](https://github.com/acme/shop/actions/runs/103) |")
+           "[103](https://github.com/acme/shop/actions/runs/103), [102](https://github.com/acme/shop/actions/runs/102), "
+           "[101](https://github.com/acme/shop/actions/runs/101) |")
 
 
 @pytest.fixture(scope="module")

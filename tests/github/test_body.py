@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import pytest
@@ -11,6 +12,7 @@ from headroom_ci.github.body import Proposal
 from headroom_ci.github.body import Suppressed
 from headroom_ci.mining.findings import Evidence
 from headroom_ci.mining.findings import Finding
+from headroom_ci.mining.findings import RunRef
 from headroom_ci.mining.findings import Stats
 from headroom_ci.learning.plan import Plan
 from headroom_ci.rules import Recommendation
@@ -55,13 +57,13 @@ def test_the_description_has_what_why_rules_evidence_totals_chart_and_review() -
     assert lines[1].startswith("Adds 2 rules in the headroom:learn block of `AGENTS.md`: ")
     assert "(14 of 28 tool calls failed in 4 sessions)" in lines[1]
     assert ("| added | Environment | Run tests with `uv run pytest`, not `python3 -m pytest`. | 3 | 2 | ~61/session | "
-            "[101](https://github.com/acme/shop/actions/runs/101), [102](https://github.com/acme/shop/actions/runs/102) |"
+            "[102](https://github.com/acme/shop/actions/runs/102), [101](https://github.com/acme/shop/actions/runs/101) |"
             ) in lines
     assert "| added | Command Patterns | Use `a \\| b` (pipes), not `c`. | 3 | – | ~1,234/session | – |" in lines
     assert text.count("<details><summary>") == 2
     # Byte-identical evidence from three sessions is shown once, with every run it came from.
-    assert ("claude in runs [101](https://github.com/acme/shop/actions/runs/101), "
-            "[102](https://github.com/acme/shop/actions/runs/102) (×3, byte for byte), the failing call:\n"
+    assert ("claude in runs [102](https://github.com/acme/shop/actions/runs/102), "
+            "[101](https://github.com/acme/shop/actions/runs/101) (×3, byte for byte), the failing call:\n"
             "<pre>python3 -m pytest</pre>\nthe error:\n<pre>No module named 'x'</pre>\n"
             "the fix that followed:\n<pre>uv run pytest</pre>") in text
     assert "| 4 | 28 | 14 | 50.0% | ~754 |" in lines
@@ -233,8 +235,8 @@ def test_status_column_rewording_retirement_and_rules_in_effect() -> None:
     assert rules[:4] == [
         "| Status | Section | Rule | Sessions | Runs | Est. tokens saved | Evidence |", "|---|---|---|---:|---:|---:|---|",
         "| reworded | Environment | Old words. → Run tests with `uv run pytest`, not `python3 -m pytest`. | 3 | 2 | "
-        "~61/session | [101](https://github.com/acme/shop/actions/runs/101), "
-        "[102](https://github.com/acme/shop/actions/runs/102) |",
+        "~61/session | [102](https://github.com/acme/shop/actions/runs/102), "
+        "[101](https://github.com/acme/shop/actions/runs/101) |",
         "| retired: package.json no longer defines the script `test:unit` | Command Patterns | Use `a \\| b` (pipes), "
         "not `c`. | – | – | – | – |"]
     table = lines[lines.index("### Rules in effect") + 1:]
@@ -282,3 +284,98 @@ def test_a_read_is_called_a_read_not_a_bare_path() -> None:
     assert ("claude in run [101](https://github.com/acme/shop/actions/runs/101), the failing call, a read of the file:\n"
             "<pre>services/api/models/user.py</pre>\nthe error:\n<pre>File does not exist.</pre>\n"
             "the fix that followed, a read of:\n<pre>services/api/app/models/user.py</pre>") in text
+
+
+_URL = "https://github.com/acme/shop/actions/runs/"
+
+
+def _seen(n: int, *, first: int = 1000) -> tuple[RunRef, ...]:
+    return tuple(RunRef(str(first + n - 1 - i), f"{_URL}{first + n - 1 - i}") for i in range(n))
+
+
+def _link(run: int) -> str:
+    return f"[{run}]({_URL}{run})"
+
+
+@pytest.mark.parametrize("runs, cell", [
+    pytest.param(1, _link(1000), id="one"),
+    pytest.param(5, ", ".join(_link(r) for r in range(1004, 999, -1)), id="as-many-as-a-row-shows"),
+    pytest.param(12, ", ".join(_link(r) for r in range(1011, 1006, -1)) + " <details><summary>7 more</summary>"
+                 + ", ".join(_link(r) for r in range(1006, 999, -1)) + "</details>", id="more-than-the-examples"),
+    pytest.param(40, ", ".join(_link(r) for r in range(1039, 1034, -1)) + " <details><summary>35 more</summary>"
+                 + ", ".join(_link(r) for r in range(1034, 999, -1)) + "</details>", id="many"),
+])
+def test_a_rules_row_links_every_run_it_was_learned_from(runs: int, cell: str) -> None:
+    examples = tuple(_evidence(str(1000 + i)) for i in range(min(runs, 5)))
+    f1 = dataclasses.replace(_finding("F1", examples, runs=runs), runs_seen=_seen(runs))
+    text = body.render(_proposal(findings=(f1, _finding("F2", (_evidence(None),), runs=0))))
+    assert (f"| added | Environment | Run tests with `uv run pytest`, not `python3 -m pytest`. | 3 | {runs} | "
+            f"~61/session | {cell} |") in text.splitlines()
+    assert all(_link(r) in text for r in range(1000, 1000 + runs))
+
+
+def test_runs_shared_by_a_rules_findings_are_linked_once() -> None:
+    rec = dataclasses.replace(ENV, finding_ids=("F1", "F3"))
+    f1 = dataclasses.replace(_finding("F1", (_evidence("1000"),), runs=3), runs_seen=_seen(3))
+    f3 = dataclasses.replace(_finding("F3", (_evidence("1002"),), runs=2), runs_seen=_seen(2, first=1002))
+    text = body.render(_proposal(findings=(f1, f3, _finding("F2", (_evidence(None),), runs=0)), recs=(rec, CMD)))
+    assert (f"| 3 | 4 | ~61/session | {_link(1003)}, {_link(1002)}, {_link(1001)}, {_link(1000)} |"
+            ) in text
+
+
+def test_a_hostile_run_in_the_runs_seen_is_not_linked() -> None:
+    seen = (RunRef("1001", "javascript:alert(1)"), RunRef("../../x y", f"{_URL}1"),
+            RunRef("1002", "https://evil.example/a b"), RunRef("1003", "http://plain.example/1"),
+            RunRef("1000", f"{_URL}1000\n[x](https://evil.example)"), RunRef("999", f"{_URL}999"))
+    f1 = dataclasses.replace(_finding("F1", (_evidence("999"),), runs=6), runs_seen=seen)
+    text = body.render(_proposal(findings=(f1, _finding("F2", (_evidence(None),), runs=0))))
+    assert (f"| 6 | ~61/session | 1003, 1002, 1001, 1000, {_link(999)} <details><summary>1 more</summary>"
+            f"[run]({_URL}1)</details> |") in text
+    assert "javascript:" not in text and "evil.example" not in text and "plain.example" not in text
+
+
+@pytest.mark.parametrize("rules, runs, shown, note", [
+    pytest.param(10, 60, 60, False, id="every-run-fits"),
+    pytest.param(12, 900, 50, True, id="cut-to-the-newest-and-said-so"),
+])
+def test_run_links_stay_under_githubs_limit(rules: int, runs: int, shown: int, note: bool) -> None:
+    findings = tuple(dataclasses.replace(_finding(f"F{i}", (_evidence("1000", error="E" * 3_000),), runs=runs),
+                                         runs_seen=_seen(runs)) for i in range(rules))
+    recs = tuple(_rec(f"{i:016x}", "Environment", f"- Rule {i}.", f"F{i}") for i in range(rules))
+    text = body.render(_proposal(findings=findings, recs=recs))
+    assert len(text) <= body.MAX_BODY
+    rows = [line for line in text.splitlines() if line.startswith("| added |")]
+    assert [row.count(f"]({_URL}") for row in rows] == [shown] * rules
+    assert (f" and {runs - shown:,} more in plan.json |" in text) == note
+    assert ("*(Run links cut to the newest 50 per rule to fit GitHub's size limit; every run is in plan.json.)*"
+            in text) == note
+
+
+def test_a_rule_learned_in_more_runs_than_its_examples_links_each_of_them_through_the_plan() -> None:
+    from headroom_ci.learning.plan import from_dict
+    from headroom_ci.learning.plan import to_dict
+    from headroom_ci.learning.propose import propose
+    from headroom_ci.learning.propose import TargetFile
+    from headroom_ci.mining.findings import EVIDENCE_PER_FINDING
+    from headroom_ci.mining.findings import Miner
+    from headroom_ci.sessions.model import Run
+    from testing.builders import bash
+    from testing.builders import session
+    miner = Miner()
+    for i in range(9):   # read oldest last: the order of reading does not matter
+        run = Run(str(2009 - i), url=f"{_URL}{2009 - i}", created_at=f"2026-11-{20 - i:02d}T09:00:00Z")
+        miner.add(dataclasses.replace(session(
+            bash("python3 -m pytest", "Exit code 1\nModuleNotFoundError: No module named 'fastapi'", code=1),
+            bash("uv run pytest", "3 passed"), sid=f"s{i}"), run=run))
+    (finding,) = miner.findings()
+    assert len(finding.evidence) == EVIDENCE_PER_FINDING < finding.runs == 9
+    plan = propose([finding], miner.stats(), repo=".", targets={"context": TargetFile("AGENTS.md", None)},
+                   date="2026-11-21", max_tokens=2_000, skipped=0)
+    plan = from_dict(json.loads(json.dumps(to_dict(plan))), source="plan.json")
+    (rec,) = plan.recommendations
+    text = body.render(Proposal(plan, plan.recommendations, (), ("AGENTS.md",), "headroom/learn", "main",
+                                changes=plan.changes))
+    (row,) = [line for line in text.splitlines() if line.startswith("| added |")]
+    assert row.endswith(f"| 9 | 9 | ~{rec.tokens_saved:,}/session | "
+                        + ", ".join(_link(r) for r in range(2009, 2004, -1)) + " <details><summary>4 more</summary>"
+                        + ", ".join(_link(r) for r in range(2004, 2000, -1)) + "</details> |")

@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+
+import pytest
+
 from headroom_ci.learning import render
 from headroom_ci.learning.efficacy import Counts
 from headroom_ci.learning.efficacy import RuleEffect
 from headroom_ci.learning.plan import Plan
 from headroom_ci.learning.plan import RuleChange
 from headroom_ci.learning.plan import TargetChange
+from headroom_ci.mining.findings import Evidence
+from headroom_ci.mining.findings import Finding
+from headroom_ci.mining.findings import RunRef
 from headroom_ci.mining.findings import Stats
+from headroom_ci.rules import Recommendation
 
 PLAN = Plan(
     repo=".", targets=(TargetChange("AGENTS.md", "context", None, None),), recommendations=(), findings=(), dropped=(),
@@ -46,3 +55,32 @@ def test_markdown_shows_them_as_tables() -> None:
         "| Use `uv run pytest`. | 2026-11-08 | 3/3 | 0/4 | working |\n"
         "| Run tests with `npm run test:unit`. | 2026-11-08 | 2/3 | 1/4 | "
         "recurring: its failure goes on, reword it or move it |\n")
+
+
+_URL = "https://github.com/acme/shop/actions/runs/"
+
+
+def _ran(fid: str, runs: Sequence[int], *, example: int | None = None) -> Finding:
+    ev = (Evidence("s1", "s1.jsonl", "claude", str(example), f"{_URL}{example}", "python3 -m pytest", "uv run pytest",
+                   "x"),) if example is not None else ()
+    return Finding(id=fid, fingerprint=fid * 8, kind="runner", key="python3 -m pytest", fix="uv run pytest",
+                   category="exit_nonzero", detail=None, sessions=len(runs), runs=len(runs), occurrences=len(runs), peak=1,
+                   fixes=len(runs), wasted_tokens=10, evidence=ev,
+                   runs_seen=tuple(RunRef(str(r), f"{_URL}{r}") for r in runs) if example is None else ())
+
+
+@pytest.mark.parametrize("findings, runs, cell", [
+    pytest.param([_ran("F1", range(107, 99, -1))], 8,
+                 ", ".join(f"[{r}]({_URL}{r})" for r in range(107, 102, -1)) + " <details><summary>3 more</summary>"
+                 + ", ".join(f"[{r}]({_URL}{r})" for r in range(102, 99, -1)) + "</details>", id="every-run"),
+    pytest.param([_ran("F1", (103, 101)), _ran("F2", (102, 101))], 3,
+                 f"[103]({_URL}103), [102]({_URL}102), [101]({_URL}101)", id="shared-runs-once"),
+    pytest.param([_ran("F1", (103, 102, 101), example=102)], 3, f"[102]({_URL}102)", id="older-plan-its-examples"),
+])
+def test_the_job_summary_links_every_run_of_a_rule(findings: list[Finding], runs: int, cell: str) -> None:
+    rec = Recommendation(fingerprint="d" * 16, section="Environment", content="- Use `uv run pytest`.",
+                         target="context", tokens_saved=40, evidence_count=runs, finding_ids=tuple(f.id for f in findings))
+    plan = dataclasses.replace(PLAN, recommendations=(rec,), findings=tuple(findings), changes=(), rules_in_effect=())
+    lines = render.markdown(plan, olds=[None]).splitlines()
+    assert lines[4:7] == ["| section | rule | sessions | runs | tokens/session | CI runs |", "|---|---|---|---|---|---|",
+                          f"| Environment | Use `uv run pytest`. | {runs} | {runs} | 40 | {cell} |"]

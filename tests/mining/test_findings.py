@@ -5,10 +5,13 @@ import dataclasses
 import pytest
 
 from headroom_ci.mining.findings import Evidence
+from headroom_ci.mining.findings import EVIDENCE_PER_FINDING
 from headroom_ci.mining.findings import fingerprint
 from headroom_ci.mining.findings import Miner
+from headroom_ci.mining.findings import RunRef
 from headroom_ci.mining.findings import Stats
 from headroom_ci.mining.findings import Thresholds
+from headroom_ci.sessions.model import Run
 from headroom_ci.sessions.model import Session
 from testing.builders import bash
 from testing.builders import fail
@@ -328,3 +331,36 @@ def test_a_subagent_without_a_parent_counts_alone() -> None:
     for i in range(2):
         miner.add(dataclasses.replace(_path_miss(f"agent{i}", "/w/shop"), subagent=True, parent_id=None))
     assert [f.sessions for f in miner.findings()] == [2]
+
+
+def _in_run(sid: str, run_id: str, *, url: bool = True, created_at: str | None = None) -> Session:
+    run = Run(run_id, url=f"https://github.com/acme/shop/actions/runs/{run_id}" if url else None, created_at=created_at)
+    return dataclasses.replace(session(FAIL, FIX, sid=sid), run=run)
+
+
+_URL = "https://github.com/acme/shop/actions/runs/"
+
+
+@pytest.mark.parametrize("sessions, runs_seen", [
+    pytest.param([_in_run(f"s{i}", str(200 + i), created_at=f"2026-11-{10 + i:02d}T09:00:00Z") for i in (3, 11, 0, 7,
+                                                                                                  1, 9, 4, 10, 2, 8, 6, 5)],
+                 tuple(RunRef(str(200 + i), f"{_URL}{200 + i}", f"2026-11-{10 + i:02d}T09:00:00Z") for i in range(11, -1, -1)),
+                 id="twelve-runs-every-one-newest-first"),
+    pytest.param([_in_run("a", "9"), _in_run("b", "100"), _in_run("c", "10"), _in_run("d", "100")],
+                 (RunRef("100", f"{_URL}100"), RunRef("10", f"{_URL}10"), RunRef("9", f"{_URL}9")),
+                 id="no-start-times-by-id-each-run-once"),
+    pytest.param([_in_run("a", "300"), _in_run("b", "5", created_at="2026-11-01T00:00:00Z")],
+                 (RunRef("5", f"{_URL}5", "2026-11-01T00:00:00Z"), RunRef("300", f"{_URL}300")),
+                 id="a-known-start-before-unknown-ones"),
+    pytest.param([_in_run("a", "7", url=False), _in_run("b", "7", created_at="2026-11-02T00:00:00Z"), _in_run("c", "8")],
+                 (RunRef("7", f"{_URL}7", "2026-11-02T00:00:00Z"), RunRef("8", f"{_URL}8")),
+                 id="a-later-session-completes-its-run"),
+])
+def test_a_finding_carries_every_run_it_was_seen_in(sessions: list[Session], runs_seen: tuple[RunRef, ...]) -> None:
+    miner = Miner()
+    for s in sessions:
+        miner.add(s)
+    (f,) = miner.findings()
+    assert f.runs_seen == runs_seen
+    assert f.runs == len(runs_seen)
+    assert len(f.evidence) == min(len(sessions), EVIDENCE_PER_FINDING)
