@@ -192,14 +192,26 @@ def lifecycle(repo: Path, target: TargetFile, runs: RunLog, *, retire_after: int
     since = efficacy.since_dates((v.committed_at if v.complete else None, v.text) for v in history)
     effects = efficacy.measure(current.in_effect, since, runs.runs)
     facts = retire.Facts(exists=lambda p: _exists(repo, p), defined=lambda m: _names(repo, m))
-    retiring = retire.contradicted(current.in_effect, facts)
+    # A folder with nothing but its context files (no checkout) says nothing about paths and scripts.
+    checked_out = _checked_out(repo)
+    retiring = retire.contradicted(current.in_effect, facts) if checked_out else {}
     if retire_after:
         now = datetime.strptime(today(), "%Y-%m-%d").replace(tzinfo=timezone.utc)
         retiring = {**retire.unseen(current.in_effect, since=since, last_seen=efficacy.last_seen(runs.runs), now=now,
                                     days=retire_after), **retiring}
     return Lifecycle(retire=retiring, reword=frozenset(e.fingerprint for e in effects if e.status == "recurring"),
                      tombstones=tombstones.from_history(history, current.record), effects=tuple(effects),
-                     contradicts=lambda content: retire.contradiction(content, facts))
+                     contradicts=lambda content: retire.contradiction(content, facts) if checked_out else None)
+
+
+_NOT_A_CHECKOUT = frozenset({".git", ".github", "AGENTS.md", "CLAUDE.md", "CLAUDE.local.md", "GEMINI.md"})
+
+
+def _checked_out(repo: Path) -> bool:
+    try:
+        return any(entry.name not in _NOT_A_CHECKOUT for entry in os.scandir(repo))
+    except OSError:
+        return False
 
 
 def _names(repo: Path, manifest: str) -> frozenset[str] | None:

@@ -41,6 +41,10 @@ class Lifecycle:
     contradicts: Callable[[str], str | None] = lambda content: None  # why the repository says a rule is wrong
 
 
+def _recorded(target: TargetFile, rec: Recommendation) -> bool:
+    return any(e.fingerprint == rec.fingerprint for e in merge.read(target.text, source=target.path).record)
+
+
 def _retired(target: TargetFile, rec: Recommendation) -> bool:
     """Whether the block records the rule as retired (its record keeps no failure id to match)."""
     return any(e.state == "retired" and e.fingerprint == rec.fingerprint
@@ -113,6 +117,10 @@ def propose(findings: Sequence[Finding], stats: Stats, *, repo: str, targets: Ma
             # Retired because the repository said no, and it still does: not proposed again meanwhile.
             dropped.append(Dropped(rec.fingerprint, rec.content,
                                    f"retired, and the repository still contradicts it: {why}"))
+        elif not _recorded(targets[rec.target], rec) and (
+                why := (lifecycles or {}).get(rec.target, Lifecycle()).contradicts(rec.content)):
+            # The same test that retires a rule keeps a new one out: added now, retired next run.
+            dropped.append(Dropped(rec.fingerprint, rec.content, f"the repository contradicts it: {why}"))
         else:
             recs.append(rec)
     targets_out = []

@@ -279,6 +279,35 @@ def test_a_rule_the_repository_contradicts_is_retired_with_its_reason(workspace:
     assert path_rule in agents.read_text()
 
 
+def test_a_rule_the_repository_already_contradicts_is_not_added(workspace: tuple[Path, Path],
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    sessions, repo = workspace
+    (repo / "services/api/app/models/user.py").unlink()
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 0
+    out = capsys.readouterr().out
+    assert "does not exist" not in (repo / "AGENTS.md").read_text()
+    assert ("  - `services/api/models/user.py` does not exist: the file is `services/api/app/models/user.py`.\n"
+            "    reason: the repository contradicts it: `services/api/app/models/user.py` no longer exists\n") in out
+    written = (repo / "AGENTS.md").read_bytes()
+    assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 0
+    assert (repo / "AGENTS.md").read_bytes() == written  # and nothing flips on the next run
+
+
+def test_a_folder_with_only_its_context_file_contradicts_nothing(tmp_path: Path, workspace: tuple[Path, Path],
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    # No checkout (the README's example repository, a learn job without actions/checkout): no facts,
+    # so a rule is neither kept out nor retired for a path the folder lacks.
+    sessions, _ = workspace
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "AGENTS.md").write_text("# shop\n")
+    for _ in range(2):
+        assert main(["learn", str(sessions), "--repo-path", str(bare), "--apply"]) == 0
+    out = capsys.readouterr().out
+    assert "the file is `services/api/app/models/user.py`" in (bare / "AGENTS.md").read_text()
+    assert "contradicts" not in out and "retired" not in out
+
+
 def test_the_config_file_sets_the_lifecycle_options(tmp_path: Path) -> None:
     from headroom_ci import config
     from headroom_ci.main import _parser

@@ -51,3 +51,16 @@ def test_retired_and_still_contradicted_is_left_out() -> None:
     again = _plan(plan.targets[0].new_content, [PATH, ENV], lifecycles={"context": retire})
     assert again.targets[0].new_content is None
     assert [d.reason for d in again.dropped] == ["retired, and the repository still contradicts it: `src/a.py` no longer exists"]
+
+
+def test_a_new_rule_the_repository_contradicts_is_not_added() -> None:
+    # Added now and retired on the next run by the same test: kept out from the start.
+    life = Lifecycle(contradicts=lambda content: "`src/a.py` no longer exists" if "src/a.py" in content else None)
+    plan = _plan(None, [PATH, ENV], lifecycles={"context": life})
+    assert [(c.status, c.fingerprint) for c in plan.changes] == [("added", ENV.fingerprint)]
+    assert [(d.fingerprint, d.reason) for d in plan.dropped] == [
+        (PATH.fingerprint, "the repository contradicts it: `src/a.py` no longer exists")]
+    # A rule already in the block is the retirement's to judge, not dropped here.
+    kept = _plan(_plan(None, [PATH, ENV]).targets[0].new_content, [PATH, ENV], lifecycles={"context": life})
+    assert [(c.status, c.fingerprint) for c in kept.changes] == [
+        ("unchanged", ENV.fingerprint), ("unchanged", PATH.fingerprint)]
