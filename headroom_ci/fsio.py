@@ -13,7 +13,7 @@ def read_text(path: Path) -> str | None:
     """The file's text with its line endings and BOM as they are; None when it does not exist."""
     try:
         with open(path, encoding="utf-8", newline="") as fh:
-            return fh.read()
+            text = fh.read()
     except FileNotFoundError:
         return None
     except UnicodeDecodeError as exc:
@@ -21,19 +21,33 @@ def read_text(path: Path) -> str | None:
         raise FatalError(f"{path}{where}: {problem}: save the file as UTF-8") from None
     except OSError as exc:
         raise FatalError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if "\0" in text:  # valid UTF-8, but no text file: UTF-16 without a byte-order mark, or binary
+        where, problem = nul_byte(text)
+        raise FatalError(f"{path}{where}: {problem}: save the file as UTF-8") from None
+    return text
 
 
 def not_utf8(exc: UnicodeDecodeError) -> tuple[str, str]:
-    """(":line:col" or "", what is wrong) for bytes that did not decode as UTF-8: UTF-16 (a
-    byte-order mark, or NUL bytes at the start) named as such, else the first bad byte."""
-    data = bytes(exc.object)
+    """(":line:col" or "", what is wrong) for bytes that did not decode as UTF-8."""
+    return _wrong_byte(bytes(exc.object), exc.start)
+
+
+def nul_byte(text: str) -> tuple[str, str]:
+    """The same, for text that decoded but holds a NUL character."""
+    data = text.encode("utf-8")
+    return _wrong_byte(data, data.index(b"\0"))
+
+
+def _wrong_byte(data: bytes, bad: int) -> tuple[str, str]:
+    # UTF-16 (a byte-order mark, or NUL bytes at the start) is named as such, else the first bad byte.
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:64]:
         return "", "UTF-16 text, not UTF-8"
-    breaks = list(re.finditer(rb"\r\n|\r|\n", data[: exc.start]))
+    breaks = list(re.finditer(rb"\r\n|\r|\n", data[:bad]))
     line_start = breaks[-1].end() if breaks else 0
     # Columns count characters; the bytes before the first bad one decode.
-    column = len(data[line_start:exc.start].decode("utf-8", "replace")) + 1
-    return f":{len(breaks) + 1}:{column}", f"byte 0x{data[exc.start]:02x} is not valid UTF-8"
+    column = len(data[line_start:bad].decode("utf-8", "replace")) + 1
+    what = "a NUL byte: not a text file" if data[bad] == 0 else f"byte 0x{data[bad]:02x} is not valid UTF-8"
+    return f":{len(breaks) + 1}:{column}", what
 
 
 def _umask() -> int:

@@ -20,6 +20,7 @@ from headroom_ci import actions
 from headroom_ci.cli import add_config_argument
 from headroom_ci.cli import positive
 from headroom_ci.fsio import not_utf8
+from headroom_ci.fsio import nul_byte
 from headroom_ci.fsio import read_manifests
 from headroom_ci.learning import block
 from headroom_ci.learning.tombstones import record_of
@@ -61,7 +62,9 @@ def check_file(path: str, *, max_tokens: int) -> list[str]:
         # utf-8-sig: a leading BOM is an encoding mark (some Windows editors add one).
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return [_not_utf8(path, exc)]
+        return [_not_text(path, not_utf8(exc))]
+    if "\0" in text:
+        return [_not_text(path, nul_byte(text))]
     try:
         span = block.find_block(text, source=path)
         if span is None:
@@ -166,9 +169,9 @@ def _file_position(text: str, block_start: int, line: int, column: int) -> tuple
     return len(breaks) + 1, column + (block_start - line_start)
 
 
-def _not_utf8(path: str, exc: UnicodeDecodeError) -> str:
-    # exc.object is what was decoded: the bytes after any BOM, so offsets match the text.
-    where, problem = not_utf8(exc)
+def _not_text(path: str, found: tuple[str, str]) -> str:
+    # What was decoded is the bytes after any BOM, so offsets match the text.
+    where, problem = found
     return f"{path}{where or ':1:1'}: not-utf8: {problem} — save the file as UTF-8"
 
 

@@ -149,9 +149,15 @@ def test_not_utf8(tmp_path: Path) -> None:
     assert run(path) == (1, [f"{path}:3:4: not-utf8: byte 0xe9 is not valid UTF-8 — save the file as UTF-8"])
 
 
+def test_a_nul_byte_is_no_text(tmp_path: Path) -> None:
+    path = write(tmp_path, "CLAUDE.md", b"\xef\xbb\xbf# Notes\n" + b"x" * 70 + b"\n\nab\x00c\n")
+    assert run(path) == (1, [f"{path}:4:3: not-utf8: a NUL byte: not a text file — save the file as UTF-8"])
+
+
 @pytest.mark.parametrize("data", [
     pytest.param("# Notes\n\ncafé\n".encode("utf-16"), id="bom"),
     pytest.param("# Notes\n\ncafé\n".encode("utf-16-le"), id="no-bom"),
+    pytest.param("# Notes\n\nplain\n".encode("utf-16-le"), id="no-bom-ascii-valid-utf8"),
 ])
 def test_utf16_is_named(tmp_path: Path, data: bytes) -> None:
     path = write(tmp_path, "AGENTS.md", data)

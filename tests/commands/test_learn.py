@@ -375,6 +375,10 @@ def test_plan_out_says_where_the_plan_went(workspace: tuple[Path, Path], tmp_pat
                  id="latin-1"),
     pytest.param("# shop\n\ncafé\n".encode("utf-16"), "AGENTS.md: UTF-16 text, not UTF-8: save the file as UTF-8",
                  id="utf-16"),
+    pytest.param("# shop\n".encode("utf-16-le"), "AGENTS.md: UTF-16 text, not UTF-8: save the file as UTF-8",
+                 id="utf-16-without-bom-valid-utf8"),
+    pytest.param(b"# shop\n" + b"x" * 70 + b"\nab\x00c\n", "AGENTS.md:3:3: a NUL byte: not a text file: save the file "
+                 "as UTF-8", id="a-nul-byte"),
 ])
 def test_a_context_file_that_is_not_utf8_is_named_precisely(workspace: tuple[Path, Path], data: bytes,
                                                             expected: str, capsys: pytest.CaptureFixture[str]) -> None:
