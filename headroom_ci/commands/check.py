@@ -8,9 +8,10 @@ every agent session).
 from __future__ import annotations
 
 import argparse
-import sys
-
+import os
+import stat
 import subprocess
+import sys
 from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,6 +56,8 @@ def check(*, files: Sequence[str], max_tokens: int, out: TextIO) -> int:
 def check_file(path: str, *, max_tokens: int) -> list[str]:
     """The problem lines for one file, in file order; [] when it passes."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read
+            return [f"{path}: cannot read: not a regular file"]
         data = Path(path).read_bytes()
     except OSError as exc:
         return [f"{path}: cannot read: {exc.strerror or exc}"]

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
-import sys
 import os
+import sys
 import time
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -80,13 +81,21 @@ def target_path(repo: Path, target: str | None) -> Path:
 def contained(repo: Path, path: Path, *, flag: str, given: str) -> Path:
     """`path` with its symlinks followed (a write goes to the file the link names, the link stays
     a link), refused unless it is a file (or a new one) inside the repository."""
+    name = f"{flag} {given}" if flag else given
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a link to itself, or a loop of links (a dangling link is a new file)
+            raise FatalError(f"{name}: a loop of links ({exc.strerror}): point it at a file") from None
     real = Path(os.path.realpath(path))
     top = Path(os.path.realpath(repo))
     if real != top and top not in real.parents:
         where = f" (a link to {real})" if os.path.islink(path) else ""
-        raise FatalError(f"{flag} {given}: outside the repository {top}{where}: name a file inside it")
+        raise FatalError(f"{name}: outside the repository {top}{where}: name a file inside it")
     if real.is_dir():
-        raise FatalError(f"{flag} {given}: is a folder: name a markdown file such as {given.rstrip('/')}/AGENTS.md")
+        raise FatalError(f"{name}: is a folder: name a markdown file such as {given.rstrip('/')}/AGENTS.md")
+    if real.exists() and not real.is_file():  # a FIFO or a device would hang the read or never end
+        raise FatalError(f"{name}: not a regular file: name a markdown file")
     return real
 
 
@@ -139,7 +148,7 @@ def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr) -> Learned
     missing = [p for p in settings.paths if not os.path.exists(p)]
     if missing:
         raise FatalError(f"{missing[0]}: no such file or folder")
-    files = {"context": contained(repo, target_path(repo, settings.target), flag="--target",
+    files = {"context": contained(repo, target_path(repo, settings.target), flag="--target" if settings.target else "",
                                   given=settings.target or target_path(repo, None).name)}
     if settings.memory_target:
         files["memory"] = contained(repo, target_path(repo, settings.memory_target), flag="--memory-target",

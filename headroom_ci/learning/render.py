@@ -91,7 +91,7 @@ def text(plan: Plan, *, olds: Sequence[str | None], applied: bool, plan_out: str
         else:
             out.append(f"\n{change.path}: unchanged")
     if plan.changed and applied:
-        out.append("\nWritten.")
+        out.append(f"\nWritten: {', '.join(c.path for c in plan.targets if c.new_content is not None)}.")
     elif plan.changed and plan_out:
         out.append(f"\nDry run: the context file is unchanged (--apply writes the change); "
                    f"`headroom-ci pr --plan {plan_out}` proposes it.")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,11 @@ def test_malformed_block_is_reported_and_the_next_file_still_checked(tmp_path: P
 def test_not_utf8(tmp_path: Path) -> None:
     path = write(tmp_path, "GEMINI.md", b"# Notes\n\ncaf\xe9 cr\xe8me\n")
     assert run(path) == (1, [f"{path}:3:4: not-utf8: byte 0xe9 is not valid UTF-8 — save the file as UTF-8"])
+
+
+def test_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "AGENTS.md")
+    assert run(str(tmp_path / "AGENTS.md")) == (1, [f"{tmp_path / 'AGENTS.md'}: cannot read: not a regular file"])
 
 
 def test_a_nul_byte_is_no_text(tmp_path: Path) -> None:

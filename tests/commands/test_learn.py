@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -328,7 +329,8 @@ def test_apply_through_a_symlinked_context_file_writes_the_file_it_names(
     assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 0
     assert (repo / "AGENTS.md").is_symlink() and str((repo / "AGENTS.md").readlink()) == "CLAUDE.md"
     assert (repo / "CLAUDE.md").read_text() == original + "\n" + BLOCK
-    assert "--- a/CLAUDE.md" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "--- a/CLAUDE.md" in out and out.endswith("\nWritten: CLAUDE.md.\n")
 
 
 @pytest.mark.parametrize("target, link, expected", [
@@ -336,8 +338,11 @@ def test_apply_through_a_symlinked_context_file_writes_the_file_it_names(
                  "name a file inside it", id="parent"),
     pytest.param("/etc/passwd", None, "--target /etc/passwd: outside the repository {repo}: name a file inside it",
                  id="absolute"),
-    pytest.param(None, "../outside.md", "--target AGENTS.md: outside the repository {repo} (a link to {outside}): "
+    pytest.param(None, "../outside.md", "AGENTS.md: outside the repository {repo} (a link to {outside}): "
                  "name a file inside it", id="default-links-out"),
+    pytest.param(None, "AGENTS.md", "AGENTS.md: a loop of links (Too many levels of symbolic links): point it at a file",
+                 id="a-link-to-itself"),
+    pytest.param("GEMINI.md", "fifo", "--target GEMINI.md: not a regular file: name a markdown file", id="a-fifo"),
     pytest.param("docs", None, "--target docs: is a folder: name a markdown file such as docs/AGENTS.md",
                  id="folder"),
 ])
@@ -348,7 +353,9 @@ def test_a_target_outside_the_repository_is_refused_before_reading(
     outside = tmp_path / "outside.md"
     outside.write_text("# outside\n")
     (repo / "docs").mkdir()
-    if link:
+    if link == "fifo":
+        os.mkfifo(repo / "GEMINI.md")  # reading it would wait for a writer forever
+    elif link:
         (repo / "AGENTS.md").unlink()
         (repo / "AGENTS.md").symlink_to(link)
     args = ["learn", str(sessions), "--repo-path", str(repo), "--apply"] + (["--target", target] if target else [])
