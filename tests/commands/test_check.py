@@ -152,7 +152,7 @@ def test_not_utf8(tmp_path: Path) -> None:
 
 def test_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "AGENTS.md")
-    assert run(str(tmp_path / "AGENTS.md")) == (1, [f"{tmp_path / 'AGENTS.md'}: cannot read: not a regular file"])
+    assert run(tmp_path / "AGENTS.md") == (1, [f"{tmp_path / 'AGENTS.md'}: cannot read: not a regular file"])
 
 
 def test_a_nul_byte_is_no_text(tmp_path: Path) -> None:
