@@ -11,9 +11,10 @@ _WORKSPACE_RE = re.compile(_WORKSPACE + r"(?![\w.-])")
 _WORKSPACE_ANY = re.compile(_WORKSPACE + r"(?:/|(?![\w.-]))")
 _ABSOLUTE = re.compile(r"/|[A-Za-z]:[\\/]")
 # A home folder only where a path starts (the text's start, after a space, quote or `=`, or
-# `file://`): `/tmp/x/home/.npm/…` is not a home. `/var/home/<user>` is Fedora Atomic's.
+# `file://`): `/tmp/x/home/.npm/…` is not a home. `/var/home/<user>` is Fedora Atomic's. It ends
+# where the path does (`cd /home/bob && ls` names a user too), not inside a longer name.
 _HOMES = re.compile(r"(?:^|(?<=[\s'\"=:(\[{<>,;|&`])|(?<=//))"
-                    r"(?:(?:/var)?/home/[^/\s'\"]+|/Users/[^/\s'\"]+|/root)(?=/)")
+                    r"(?:(?:/var)?/home/[\w.@+-]+|/Users/[\w.@+-]+|/root)(?![^/\s'\")\]}>,;:|&`])")
 
 
 def repo_roots(*, cwd: str | None, repo_path: str | None = None) -> tuple[str, ...]:
