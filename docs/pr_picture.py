@@ -98,7 +98,10 @@ sub { color: #59636e; }
 
 
 def to_html(markdown: str, *, title: str) -> str:
-    from markdown_it import MarkdownIt
+    try:
+        from markdown_it import MarkdownIt
+    except ImportError:
+        raise SystemExit("--png needs markdown-it-py: pip install -e '.[docs]' (and apt-get install chromium)") from None
     md = MarkdownIt("commonmark", {"html": True}).enable("table")
     # GitHub shows the first rule's evidence opened for this picture; the others stay folded.
     shown = markdown.replace("<details>", "<details open>", 1)

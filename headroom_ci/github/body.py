@@ -227,8 +227,14 @@ def _render(p: Proposal, *, examples: int, chars: int, runs: int | None, shorten
 
 def footer_line(f: Footer) -> str:
     parts = [f"headroom-ci {_tick(f.version)}" if f.version else "headroom-ci"]
-    read = "learned from the runs" + (f" since {_tick(f.since)}" if f.since else "")
-    read += (" of " + ", ".join(f"`{_tick(w)}`" for w in f.workflows)) if f.workflows else " of every workflow"
+    read = "learned from the runs" + (" of " + ", ".join(f"`{_tick(w)}`" for w in f.workflows) if f.workflows
+                                      else " of any workflow")
+    age = re.fullmatch(r"(\d+)([hdw])", f.since or "")
+    if age:
+        n, unit = int(age[1]), {"h": "hour", "d": "day", "w": "week"}[age[2]]
+        read += f" in the last {n} {unit}{'s' if n != 1 else ''}"
+    elif f.since:
+        read += f" since {_tick(f.since)}"
     parts.append(read)
     if f.config:
         parts.append(f"config `{_tick(f.config)}`")
@@ -306,7 +312,9 @@ def _details(plan: Plan, rec: Recommendation, i: int, *, examples: int, chars: i
             out += ["", re.sub(r"[^\w.-]", "", e.agent) + where + times
                     + f", {call}:", _pre(e.failing, chars), "the error:", _pre(e.error, chars)]
             if e.fixing:
-                out += [f"{fix}:", _pre(e.fixing, chars)]
+                # A path's fix is a read, unless the agent found the file by a search (Gemini's glob).
+                said = fix if f.kind != "path" or not re.search(r"[\s*?]", e.fixing) else _CALLS[""][1]
+                out += [f"{said}:", _pre(e.fixing, chars)]
     return out + ["", "</details>", ""]
 
 

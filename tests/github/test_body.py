@@ -262,18 +262,29 @@ def test_different_evidence_is_not_collapsed() -> None:
 @pytest.mark.parametrize("footer, line", [
     pytest.param(body.Footer(version="0.4.0", learn_run="https://github.com/acme/shop/actions/runs/9001", since="14d",
                              workflows=("agent.yml",), config=".github/headroom-learn.yml"),
-                 "<sub>headroom-ci 0.4.0 · learned from the runs since 14d of `agent.yml` · config "
+                 "<sub>headroom-ci 0.4.0 · learned from the runs of `agent.yml` in the last 14 days · config "
                  "`.github/headroom-learn.yml` · [the run that proposed this](https://github.com/acme/shop/actions/runs/9001)"
                  " · to pause: disable the workflow that runs headroom-ci (`gh workflow disable`), or set "
                  "`dry-run: true` in `.github/headroom-learn.yml`</sub>", id="everything"),
     pytest.param(body.Footer(version="0.4.0", learn_run="javascript:alert(1)"),
-                 "<sub>headroom-ci 0.4.0 · learned from the runs of every workflow · to pause: disable the workflow "
+                 "<sub>headroom-ci 0.4.0 · learned from the runs of any workflow · to pause: disable the workflow "
                  "that runs headroom-ci (`gh workflow disable`), or set `dry-run: true` in "
                  "`.github/headroom-learn.yml`</sub>", id="bare-and-no-bad-link"),
 ])
 def test_the_footer_says_where_the_proposal_came_from_and_how_to_pause(footer: body.Footer, line: str) -> None:
     text = body.render(dataclasses.replace(_proposal(), footer=footer))
     assert text.endswith("\n---\n\n" + line + "\n")
+
+
+@pytest.mark.parametrize(("since", "said"), [
+    pytest.param("1d", "in the last 1 day", id="a-day"),
+    pytest.param("36h", "in the last 36 hours", id="hours"),
+    pytest.param("2w", "in the last 2 weeks", id="weeks"),
+    pytest.param("2026-11-01", "since 2026-11-01", id="a-date"),
+])
+def test_the_footer_says_the_window_in_words(since: str, said: str) -> None:
+    assert body.footer_line(body.Footer(since=since)).startswith(f"<sub>headroom-ci · learned from the runs of any "
+                                                                 f"workflow {said} · ")
 
 
 def test_a_read_is_called_a_read_not_a_bare_path() -> None:
@@ -284,6 +295,14 @@ def test_a_read_is_called_a_read_not_a_bare_path() -> None:
     assert ("claude in run [101](https://github.com/acme/shop/actions/runs/101), the failing call, a read of the file:\n"
             "<pre>services/api/models/user.py</pre>\nthe error:\n<pre>File does not exist.</pre>\n"
             "the fix that followed, a read of:\n<pre>services/api/app/models/user.py</pre>") in text
+
+
+def test_a_path_found_by_a_search_is_not_called_a_read() -> None:
+    found = _evidence("101", failing="services/api/models/user.py", error="File not found.",
+                      fixing="**/user.py in .")
+    finding = dataclasses.replace(_finding("F1", (found,)), kind="path")
+    text = body.render(_proposal(findings=(finding,)))
+    assert "the error:\n<pre>File not found.</pre>\nthe fix that followed:\n<pre>**/user.py in .</pre>" in text
 
 
 _URL = "https://github.com/acme/shop/actions/runs/"
