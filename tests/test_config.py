@@ -140,7 +140,7 @@ def test_main_reports_a_config_error_and_masks_a_key_from_the_environment(
     monkeypatch.setenv("HEADROOM_CI_LLM_API_KEY", "sk-secret-from-the-input")
     out = io.StringIO()
     with redirect_stdout(out):
-        assert main(["run", "--repo-path", str(tmp_path), "--sessions", str(tmp_path / "none")]) == 1
+        assert main(["run", "--repo-path", str(tmp_path), "--sessions-path", str(tmp_path / "none")]) == 1
     assert out.getvalue().startswith("::add-mask::sk-secret-from-the-input\n")
 
 
