@@ -9,6 +9,7 @@ pull request and its branch.
 """
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import os
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from headroom_ci.learning.block import find_block
 from testing.action_runner import ActionError
@@ -418,6 +420,95 @@ def test_an_invalid_input_fails_the_step_with_one_line_naming_it(world: World, i
     # (stderr is fenced with ::stop-commands::, as every message that may quote a value is)
     assert [out for out in step.stderr.splitlines() if not out.startswith("::")] == [f"headroom-ci: error: {line}"]
     assert world.gh.log == [] and fake_pulls.pulls(world.gh) == []
+
+
+# -- the outputs the steps write and the outputs the actions declare ------------------------------------
+def _functions() -> tuple[dict[str, ast.AST], dict[str, dict[str, str]]]:
+    """Every top-level function of headroom_ci by its dotted name, and each module's imported names."""
+    functions: dict[str, ast.AST] = {}
+    names: dict[str, dict[str, str]] = {}
+    for path in sorted((REPO / "headroom_ci").rglob("*.py")):
+        module = ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
+            elif isinstance(node, ast.Import):
+                imported.update({a.asname or a.name: a.name for a in node.names})
+        names[module] = imported
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef):
+                functions[f"{module}.{node.name}"] = node
+    return functions, names
+
+
+def _callee(func: ast.expr, module: str, functions: dict[str, ast.AST], imported: dict[str, str]) -> str | None:
+    if isinstance(func, ast.Name):
+        return f"{module}.{func.id}" if f"{module}.{func.id}" in functions else imported.get(func.id)
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in imported:
+        return f"{imported[func.value.id]}.{func.attr}"
+    return None
+
+
+def written_by(command: str) -> set[str]:
+    """The output names `headroom-ci COMMAND` can write: the keys of each actions.set_outputs call
+    in a function its from_args reaches, calls followed through the package."""
+    functions, names = _functions()
+    todo, seen, written = [f"headroom_ci.commands.{command}.from_args"], set(), set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in functions:
+            continue
+        seen.add(name)
+        module = name.rsplit(".", 1)[0]
+        for node in ast.walk(functions[name]):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = _callee(node.func, module, functions, names[module])
+            if callee == "headroom_ci.actions.set_outputs":
+                keys = node.args[0] if node.args else None
+                # A name the code makes up at run time could not be checked: every call spells its names.
+                literal = [k.value for k in keys.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)] \
+                    if isinstance(keys, ast.Dict) else []
+                assert isinstance(keys, ast.Dict) and len(literal) == len(keys.keys), \
+                    f"{name}: set_outputs without a literal mapping"
+                written |= set(literal)
+            elif callee is not None:
+                todo.append(callee)
+    assert seen, command
+    return written
+
+
+_SHELL_OUTPUT = re.compile(r'(?:echo|printf)\s+["\']([A-Za-z][\w-]*)=[^\n]*>>\s*"\$GITHUB_OUTPUT"')
+_STEP_OUTPUT = re.compile(r"steps\.([\w-]+)\.outputs\.([\w-]+)")
+
+
+@pytest.mark.parametrize("action", ["action.yml", "pr/action.yml", "collect/action.yml"])
+def test_every_output_a_step_writes_is_declared_or_used_and_every_one_declared_is_written(action: str) -> None:
+    doc = load_yaml(REPO / action)
+    steps = doc["runs"]["steps"]
+    text = (REPO / action).read_text()
+    declared = {m.groups() for out in doc["outputs"].values() for m in _STEP_OUTPUT.finditer(out["value"])}
+    read = set(_STEP_OUTPUT.findall(text))
+    commands = 0
+    for n, step in enumerate(steps):
+        if "run" not in step or "id" not in step:
+            continue
+        script = step["run"]
+        writes = set(_SHELL_OUTPUT.findall(script))
+        command = re.search(r"-m headroom_ci ([a-z]+)", script) or re.search(r"args=\(([a-z]+)", script)
+        if command:
+            commands += 1
+            writes |= written_by(command[1])
+        later = {name for sid, name in set(_STEP_OUTPUT.findall(yaml.safe_dump(steps[n + 1:]))) if sid == step["id"]}
+        mine = {name for sid, name in declared if sid == step["id"]}
+        # Nothing written and then dropped: each output is the action's, or a later step's input.
+        assert writes <= mine | later, f"{action}: step {step['id']} writes undeclared {sorted(writes - mine - later)}"
+        # Nothing declared or read that the step never writes.
+        wanted = {name for sid, name in read if sid == step["id"]}
+        assert wanted <= writes, f"{action}: step {step['id']} never writes {sorted(wanted - writes)}"
+    assert commands == 1
 
 
 # -- the runner itself -------------------------------------------------------------------------------------
