@@ -134,6 +134,7 @@ class Checked:
     repo: Path
     llm: LLMSettings | None
     files: dict[str, Path]          # role → the file its rules go to
+    targets: dict[str, TargetFile]  # role → that file as it is now
 
 
 def check(settings: LearnSettings, *, env: Mapping[str, str] = os.environ) -> Checked:
@@ -152,7 +153,12 @@ def check(settings: LearnSettings, *, env: Mapping[str, str] = os.environ) -> Ch
                                     given=settings.memory_target)
     if settings.plan_out:
         writable(settings.plan_out, flag="--plan-out")
-    return Checked(repo, llm_settings, files)
+    # Read now, and their blocks parsed: a file that is not UTF-8 or a broken block is named before
+    # any session is fetched or read.
+    targets = {role: TargetFile(_relative(p, repo), read_text(p)) for role, p in files.items()}
+    for t in targets.values():
+        merge.read(t.text, source=t.path)
+    return Checked(repo, llm_settings, files, targets)
 
 
 def writable(path: str, *, flag: str) -> None:
@@ -174,11 +180,10 @@ def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr, env: Mappi
     """Read, mine and propose: everything learn does short of writing and printing; what was
     set aside is said on `notes`."""
     checked = check(settings, env=env)
-    repo, llm_settings, files = checked.repo, checked.llm, checked.files
+    repo, llm_settings, files, targets = checked.repo, checked.llm, checked.files, checked.targets
     missing = [p for p in settings.paths if not os.path.exists(p)]
     if missing:
         raise FatalError(f"{missing[0]}: no such file or folder")
-    targets = {role: TargetFile(_relative(p, repo), read_text(p)) for role, p in files.items()}
     # Efficacy counts only the failures of rules already in effect: none, no second look at the sessions.
     wanted = {r.failure for t in targets.values() for r in merge.read(t.text, source=t.path).in_effect if r.failure}
 

@@ -88,8 +88,10 @@ SINCE = ("--since 'yesterday': expected an age such as 14d, 36h or 2w, or a date
 BAD_URL = ("--llm-base-url 'localhost:11434': not an http(s) URL: give one such as http://localhost:11434/v1")
 
 
-def case(command: str, extra: list[str], env: dict[str, str | None], message: str, *, id: str) -> object:
-    return pytest.param(command, extra, env, message, id=f"{command}-{id}")
+def case(command: str, extra: list[str], env: dict[str, str | None], message: str, *, id: str,
+         agents: bytes | None = None) -> object:
+    """`agents`: what AGENTS.md holds instead of the example's text."""
+    return pytest.param(command, extra, env, message, agents, id=f"{command}-{id}")
 
 
 CASES = [
@@ -127,6 +129,10 @@ CASES = [
          id="llm-no-model"),
     case("run", ["--dry-run", "--analyzer", "llm", "--model", "m", "--llm-base-url", "localhost:11434"], {}, BAD_URL,
          id="llm-base-url"),
+    case("run", [], {}, "{work}/AGENTS.md: UTF-16 text, not UTF-8: save the file as UTF-8", id="target-utf16",
+         agents="# shop\n".encode("utf-16")),
+    case("run", [], {}, "AGENTS.md:3: a start marker with no end marker after it — put the line "
+         "<!-- headroom:learn:end --> where the block ends, or delete the start marker", id="target-broken-block", agents=b"# shop\n\n<!-- headroom:learn:start -->\n- a rule\n"),
     case("run", ["--sessions-path", "{tmp}/none"], {}, "--sessions-path {tmp}/none: no such folder", id="sessions-path"),
     case("run", [], {"HEADROOM_CI_INCLUDE_FORK_RUNS": "maybe"},
          "HEADROOM_CI_INCLUDE_FORK_RUNS: include-fork-runs: expected true or false, got 'maybe'", id="include-fork-runs"),
@@ -168,10 +174,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("command", "extra", "env", "message"), CASES)
+@pytest.mark.parametrize(("command", "extra", "env", "message", "agents"), CASES)
 def test_a_bad_setting_fails_before_any_request(world: World, monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str], command: str, extra: list[str],
-                                                env: dict[str, str | None], message: str) -> None:
+                                                env: dict[str, str | None], message: str, agents: bytes | None) -> None:
+    if agents is not None:
+        (world.repo.work / "AGENTS.md").write_bytes(agents)
     for key, value in env.items():
         if value is None:
             monkeypatch.delenv(key)
