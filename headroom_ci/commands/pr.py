@@ -144,6 +144,8 @@ def summary(result: PrResult) -> str:
 def where_to_propose(s: PrSettings, *, env: Mapping[str, str] = os.environ) -> GitHubSettings:
     """The repository, token and API the pull request goes to, every setting checked: `run`
     calls it before it learns, so a wrong remote or branch costs no fetch or model call."""
+    if not os.path.isdir(s.repo_path):
+        raise UsageError(f"--repo-path {s.repo_path}: no such folder")
     origin = gitops.origin_url(s.repo_path, s.remote)
     if origin is None:
         raise UsageError(f"{s.repo_path}: no git remote {s.remote!r}: run inside a clone of the repository")

@@ -114,6 +114,9 @@ CASES = [
          "--branch main is the base branch: headroom-ci never pushes to the base", id="branch-is-base"),
     case("run", ["--branch", "bad..name"], {}, "--branch 'bad..name': not a valid branch name", id="branch-invalid"),
     case("run", [], {"GITHUB_REPOSITORY": None}, NO_ORIGIN_ON_GITHUB, id="origin-not-github"),
+    case("run", ["--repo-path", "{tmp}/none"], {}, "--repo-path {tmp}/none: no such folder", id="repo-path"),
+    case("run", ["--remote", "upstream"], {},
+         "{work}: no git remote 'upstream': run inside a clone of the repository", id="remote"),
     case("run", ["--dry-run"], {"GITHUB_REPOSITORY": None}, NO_ORIGIN_ON_GITHUB, id="dry-run-origin-not-github"),
     case("run", [], {"GITHUB_OUTPUT": "{tmp}/gone/output"}, MISSING_OUTPUT, id="github-output"),
     # run: the fetch's and learn's settings
@@ -165,6 +168,7 @@ CASES = [
     case("pr", ["--base", "headroom/learn"], {},
          "--branch headroom/learn is the base branch: headroom-ci never pushes to the base", id="branch-is-base"),
     case("pr", [], {"GITHUB_REPOSITORY": None}, NO_ORIGIN_ON_GITHUB, id="origin-not-github"),
+    case("pr", ["--repo-path", "{tmp}/none"], {}, "--repo-path {tmp}/none: no such folder", id="repo-path"),
     case("pr", [], {"GITHUB_OUTPUT": "{tmp}/gone/output"}, MISSING_OUTPUT, id="github-output"),
     case("pr", [], {"HEADROOM_CI_DRAFT": "yes"}, "HEADROOM_CI_DRAFT: draft: expected true or false, got 'yes'",
          id="draft"),
