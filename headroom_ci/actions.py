@@ -110,6 +110,26 @@ def _append(path: str, text: str, variable: str) -> None:
                          f"runner sets it; elsewhere unset {variable}") from None
 
 
+def check_files(env: Mapping[str, str] = os.environ) -> None:
+    """Before any work: the runner's files a command appends to at its end can be written, so a
+    wrong GITHUB_OUTPUT or GITHUB_STEP_SUMMARY fails the step before any request, not after it."""
+    for variable in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        path = env.get(variable)
+        if not path:
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path):
+            problem = "a folder, not a file"
+        elif not os.path.isdir(folder):
+            problem = f"no such folder {folder}"
+        elif not os.access(path if os.path.exists(path) else folder, os.W_OK):
+            problem = "permission denied"
+        else:
+            continue
+        raise FatalError(f"{variable} {path}: cannot write there ({problem}): inside GitHub Actions the runner "
+                         f"sets it; elsewhere unset {variable}")
+
+
 def add_summary(markdown: str, *, env: Mapping[str, str] = os.environ) -> bool:
     path = env.get("GITHUB_STEP_SUMMARY")
     if not path:

@@ -9,6 +9,7 @@ pull request and its branch.
 """
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import os
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from headroom_ci.learning.block import find_block
 from testing.action_runner import ActionError
@@ -156,16 +158,20 @@ def _world(tmp_path: Path, action_dir: Path, venv: Path, *, seeded: bool) -> Ite
         fake_pulls.use_bare(gh, repo.bare)
         state = fake_actions.of(gh)
         wf = state.add_workflow("agent.yml")
-        files = example_files()
-        now = datetime.now(timezone.utc)
-        for days_ago, run_id in zip((3, 2, 1), ("101", "102", "103"), strict=True):
-            if not seeded:
-                break
-            # Recent runs: the examples learn from the last 14 days, as written.
-            run = state.add_run(wf, created_at=_ago(now, days=days_ago))
-            members = {rel.split("/", 1)[1]: data for rel, data in files.items() if rel.startswith(f"run-{run_id}/")}
-            state.add_artifact(run, f"agent-sessions-{run_id}-1-agent", data=fake_actions.zip_of(members))
+        if seeded:
+            _seed(state, wf)
         yield World(gh, repo, tmp_path, action_dir, venv, env)
+
+
+def _seed(state: fake_actions.Actions, wf: fake_actions.Workflow, **run: Any) -> None:
+    """Three recent runs of `wf` (the examples learn from the last 14 days, as written), each with
+    the example sessions of one run as its artifact."""
+    files = example_files()
+    now = datetime.now(timezone.utc)
+    for days_ago, run_id in zip((3, 2, 1), ("101", "102", "103"), strict=True):
+        made = state.add_run(wf, created_at=_ago(now, days=days_ago), **run)
+        members = {rel.split("/", 1)[1]: data for rel, data in files.items() if rel.startswith(f"run-{run_id}/")}
+        state.add_artifact(made, f"agent-sessions-{run_id}-1-agent", data=fake_actions.zip_of(members))
 
 
 def _ago(now: datetime, **delta: float) -> str:
@@ -302,6 +308,207 @@ def test_the_weekly_example_runs_as_written(world: World) -> None:
     assert result.outcome == "success", _logs(job)
     assert result.context["learn"]["outputs"]["pull-request-operation"] == "created"
     assert_only_the_block_changed(world.repo, "headroom/learn")
+
+
+# -- the inputs that change what is learned -------------------------------------------------------------
+def test_include_fork_runs_decides_whether_a_forks_sessions_are_read(new_world: World) -> None:
+    """Runs of a fork's pull request, with sessions: skipped unless include-fork-runs is true."""
+    state = fake_actions.of(new_world.gh)
+    workflow = state.workflow("agent.yml")
+    assert workflow is not None
+    _seed(state, workflow, event="pull_request", head_repo="outsider/shop")
+    seen = {}
+    for value in ("", "false", "true"):
+        job = new_world.job(f"learn-{value or 'unset'}", workspace=new_world.repo.work)
+        result = job.run_action(new_world.action_dir, inputs={"include-fork-runs": value, "dry-run": "true"})
+        assert result.outcome == "success", _logs(job)
+        seen[value] = (result.outputs["sessions"], result.outputs["recommendations"])
+    assert seen == {"": ("0", "0"), "false": ("0", "0"), "true": ("4", "4")}
+
+
+def _commit_block_on_main(world: World, *, days_before: int) -> str:
+    """The rules learn makes of the example sessions, merged into main `days_before` days before
+    the block's date (SOURCE_DATE_EPOCH, 2026-11-21): the block in effect since then."""
+    sessions = world.tmp / "block-sessions"
+    for rel, data in example_files().items():
+        (sessions / rel).parent.mkdir(parents=True, exist_ok=True)
+        (sessions / rel).write_bytes(data)
+    env = {**world.env, "GIT_AUTHOR_NAME": "Dana", "GIT_AUTHOR_EMAIL": "dana@example.com",
+           "GIT_COMMITTER_NAME": "Dana", "GIT_COMMITTER_EMAIL": "dana@example.com"}
+    done = subprocess.run([sys.executable, "-m", "headroom_ci", "learn", str(sessions), "--repo-path",
+                           str(world.repo.work), "--apply"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    # The file the path rule names as the right one: without it the repository contradicts the rule.
+    (world.repo.work / "services/api/app/models").mkdir(parents=True)
+    (world.repo.work / "services/api/app/models/user.py").write_text("")
+    subprocess.run(["git", "add", "--all"], cwd=world.repo.work, env=env, check=True)
+    when = (datetime(2026, 11, 21, 12, tzinfo=timezone.utc) - timedelta(days=days_before)).isoformat()
+    for args in (["commit", "--quiet", "-am", "Adopt the learned rules"], ["push", "--quiet", "origin", "main"]):
+        done = subprocess.run(["git", *args], cwd=world.repo.work, capture_output=True, text=True,
+                              env={**env, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when})
+        assert done.returncode == 0, done.stderr
+    text = world.repo.show("main", "AGENTS.md") or ""
+    assert text.count("\n- ") >= 4
+    return text
+
+
+@pytest.mark.parametrize(("retire_after", "operation"), [
+    pytest.param("", "unchanged", id="unset-never"),
+    pytest.param("30", "created", id="30-days-retires"),
+    pytest.param("200", "unchanged", id="200-days-longer-than-the-rules-are-in-effect"),
+])
+def test_retire_after_proposes_removing_rules_whose_failure_stopped(new_world: World, retire_after: str,
+                                                                     operation: str) -> None:
+    """The block has been on main for 112 days, and no run since had any of its failures."""
+    block = _commit_block_on_main(new_world, days_before=112)
+    job = new_world.job("learn", workspace=new_world.repo.work)
+    result = job.run_action(new_world.action_dir, inputs={"retire-after": retire_after})
+    assert result.outcome == "success", _logs(job)
+    assert (result.outputs["sessions"], result.outputs["pull-request-operation"]) == ("0", operation)
+    if operation == "unchanged":
+        assert fake_pulls.pulls(new_world.gh) == [] and new_world.repo.branches() == ["main"], \
+            fake_pulls.pulls(new_world.gh)[0]["body"]
+        return
+    proposed = new_world.repo.show("headroom/learn", "AGENTS.md") or ""
+    span = find_block(block, source="AGENTS.md")
+    assert span is not None
+    rules = [line for line in block[span[0]:span[1]].splitlines() if line.startswith("- ")]
+    assert len(rules) == 4 and not any(rule in proposed for rule in rules)
+    assert proposed.startswith(EXAMPLE_AGENTS.rstrip("\n"))   # the rest of the file as it was
+    (pull,) = fake_pulls.pulls(new_world.gh)
+    assert "not seen for 30 days or more (--retire-after 30)" in pull["body"]
+
+
+def test_include_rejected_proposes_again_the_rules_of_a_pull_request_closed_unmerged(world: World) -> None:
+    first = world.job("first", workspace=world.repo.work)
+    result = first.run_action(world.action_dir, inputs={})
+    assert result.outcome == "success", _logs(first)
+    assert (result.outputs["pull-request-operation"], result.outputs["pull-request-number"]) == ("created", "1")
+    fake_pulls.close_pull(world.gh, 1)   # the reviewer said no to these rules
+    again = world.job("again", workspace=world.repo.work)
+    result = again.run_action(world.action_dir, inputs={"include-rejected": "false"})
+    assert result.outcome == "success", _logs(again)
+    assert (result.outputs["pull-request-operation"], result.outputs["pull-request-number"]) == ("unchanged", "")
+    assert "- not proposed again (closed without merging in #1): " in again.summary
+    assert len(fake_pulls.pulls(world.gh)) == 1
+    last = world.job("include", workspace=world.repo.work)
+    result = last.run_action(world.action_dir, inputs={"include-rejected": "true"})
+    assert result.outcome == "success", _logs(last)
+    assert (result.outputs["pull-request-operation"], result.outputs["pull-request-number"]) == ("created", "2")
+    assert "not proposed again" not in last.summary
+    assert_only_the_block_changed(world.repo, "headroom/learn")
+
+
+@pytest.mark.parametrize(("inputs", "line"), [
+    pytest.param({"include-fork-runs": "yes"},
+                 "HEADROOM_CI_INCLUDE_FORK_RUNS: include-fork-runs: expected true or false, got 'yes'", id="forks"),
+    pytest.param({"retire-after": "0"},
+                 "HEADROOM_CI_RETIRE_AFTER: retire-after: expected a whole number ≥ 1, got '0'", id="retire-zero"),
+    pytest.param({"retire-after": "30d"},
+                 "HEADROOM_CI_RETIRE_AFTER: retire-after: expected a whole number ≥ 1, got '30d'", id="retire-unit"),
+    pytest.param({"include-rejected": "1"},
+                 "HEADROOM_CI_INCLUDE_REJECTED: include-rejected: expected true or false, got '1'", id="rejected"),
+])
+def test_an_invalid_input_fails_the_step_with_one_line_naming_it(world: World, inputs: dict[str, str],
+                                                                  line: str) -> None:
+    job = world.job("learn", workspace=world.repo.work)
+    result = job.run_action(world.action_dir, inputs=inputs)
+    assert result.outcome == "failure"
+    step = job.log[-1]
+    shown = [out for out in step.stdout.splitlines() if not out.startswith("::add-mask::")]
+    assert step.id == "learn" and shown == [f"::error title=headroom-ci run::{line}"]
+    # (stderr is fenced with ::stop-commands::, as every message that may quote a value is)
+    assert [out for out in step.stderr.splitlines() if not out.startswith("::")] == [f"headroom-ci: error: {line}"]
+    assert world.gh.log == [] and fake_pulls.pulls(world.gh) == []
+
+
+# -- the outputs the steps write and the outputs the actions declare ------------------------------------
+def _functions() -> tuple[dict[str, ast.AST], dict[str, dict[str, str]]]:
+    """Every top-level function of headroom_ci by its dotted name, and each module's imported names."""
+    functions: dict[str, ast.AST] = {}
+    names: dict[str, dict[str, str]] = {}
+    for path in sorted((REPO / "headroom_ci").rglob("*.py")):
+        module = ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
+            elif isinstance(node, ast.Import):
+                imported.update({a.asname or a.name: a.name for a in node.names})
+        names[module] = imported
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef):
+                functions[f"{module}.{node.name}"] = node
+    return functions, names
+
+
+def _callee(func: ast.expr, module: str, functions: dict[str, ast.AST], imported: dict[str, str]) -> str | None:
+    if isinstance(func, ast.Name):
+        return f"{module}.{func.id}" if f"{module}.{func.id}" in functions else imported.get(func.id)
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in imported:
+        return f"{imported[func.value.id]}.{func.attr}"
+    return None
+
+
+def written_by(command: str) -> set[str]:
+    """The output names `headroom-ci COMMAND` can write: the keys of each actions.set_outputs call
+    in a function its from_args reaches, calls followed through the package."""
+    functions, names = _functions()
+    todo, seen, written = [f"headroom_ci.commands.{command}.from_args"], set(), set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in functions:
+            continue
+        seen.add(name)
+        module = name.rsplit(".", 1)[0]
+        for node in ast.walk(functions[name]):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = _callee(node.func, module, functions, names[module])
+            if callee == "headroom_ci.actions.set_outputs":
+                keys = node.args[0] if node.args else None
+                # A name the code makes up at run time could not be checked: every call spells its names.
+                literal = [k.value for k in keys.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)] \
+                    if isinstance(keys, ast.Dict) else []
+                assert isinstance(keys, ast.Dict) and len(literal) == len(keys.keys), \
+                    f"{name}: set_outputs without a literal mapping"
+                written |= set(literal)
+            elif callee is not None:
+                todo.append(callee)
+    assert seen, command
+    return written
+
+
+_SHELL_OUTPUT = re.compile(r'(?:echo|printf)\s+["\']([A-Za-z][\w-]*)=[^\n]*>>\s*"\$GITHUB_OUTPUT"')
+_STEP_OUTPUT = re.compile(r"steps\.([\w-]+)\.outputs\.([\w-]+)")
+
+
+@pytest.mark.parametrize("action", ["action.yml", "pr/action.yml", "collect/action.yml"])
+def test_every_output_a_step_writes_is_declared_or_used_and_every_one_declared_is_written(action: str) -> None:
+    doc = load_yaml(REPO / action)
+    steps = doc["runs"]["steps"]
+    text = (REPO / action).read_text()
+    declared = {m.groups() for out in doc["outputs"].values() for m in _STEP_OUTPUT.finditer(out["value"])}
+    read = set(_STEP_OUTPUT.findall(text))
+    commands = 0
+    for n, step in enumerate(steps):
+        if "run" not in step or "id" not in step:
+            continue
+        script = step["run"]
+        writes = set(_SHELL_OUTPUT.findall(script))
+        command = re.search(r"-m headroom_ci ([a-z]+)", script) or re.search(r"args=\(([a-z]+)", script)
+        if command:
+            commands += 1
+            writes |= written_by(command[1])
+        later = {name for sid, name in set(_STEP_OUTPUT.findall(yaml.safe_dump(steps[n + 1:]))) if sid == step["id"]}
+        mine = {name for sid, name in declared if sid == step["id"]}
+        # Nothing written and then dropped: each output is the action's, or a later step's input.
+        assert writes <= mine | later, f"{action}: step {step['id']} writes undeclared {sorted(writes - mine - later)}"
+        # Nothing declared or read that the step never writes.
+        wanted = {name for sid, name in read if sid == step["id"]}
+        assert wanted <= writes, f"{action}: step {step['id']} never writes {sorted(wanted - writes)}"
+    assert commands == 1
 
 
 # -- the runner itself -------------------------------------------------------------------------------------

@@ -140,7 +140,7 @@ def test_main_reports_a_config_error_and_masks_a_key_from_the_environment(
     monkeypatch.setenv("HEADROOM_CI_LLM_API_KEY", "sk-secret-from-the-input")
     out = io.StringIO()
     with redirect_stdout(out):
-        assert main(["run", "--repo-path", str(tmp_path), "--sessions", str(tmp_path / "none")]) == 1
+        assert main(["run", "--repo-path", str(tmp_path), "--sessions-path", str(tmp_path / "none")]) == 1
     assert out.getvalue().startswith("::add-mask::sk-secret-from-the-input\n")
 
 
@@ -179,3 +179,20 @@ def test_every_input_reaches_the_program_by_a_variable_it_reads(action: str) -> 
     inputs = set(spec["inputs"])
     carried = {v.removeprefix("${{ inputs.").removesuffix(" }}") for v in passed.values()}
     assert inputs == carried, f"{action}: inputs passed to no step: {inputs - carried}"
+
+
+def test_one_name_per_setting_in_flags_config_keys_and_inputs() -> None:
+    """A setting's flag is `--KEY`, KEY its config key and its input's name, in every command."""
+    from headroom_ci.main import COMMANDS
+    for command in COMMANDS:
+        shown: dict[str, set[str]] = {}
+        for action in _subparser(command)._actions:
+            if action.help != argparse.SUPPRESS:
+                shown.setdefault(action.dest, set()).update(action.option_strings)
+        for key, dest in {**config.KEYS, **config.SECRETS}.items():
+            if dest in shown:
+                assert f"--{key}" in shown[dest], f"{command}: the config key {key} is {sorted(shown[dest])} there"
+    for action_file, command in (("action.yml", "run"), ("pr/action.yml", "pr")):
+        options = {o for a in _subparser(command)._actions if a.help != argparse.SUPPRESS for o in a.option_strings}
+        inputs = set(yaml.safe_load((REPO / action_file).read_text())["inputs"])
+        assert {f"--{name}" for name in inputs} <= options, f"{action_file}: {inputs - {o[2:] for o in options}}"

@@ -437,4 +437,5 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str]) -> CollectSe
 
 def from_args(args: argparse.Namespace) -> int:
     settings = settings_from(args, os.environ)
+    actions.check_files()   # before the bundle is written: a collect that cannot report writes nothing
     return collect(settings, job=job_info(os.environ, repository=settings.repository), out=sys.stdout)

@@ -28,6 +28,7 @@ from headroom_ci.fsio import read_manifests
 from headroom_ci.fsio import read_text
 from headroom_ci.fsio import write_text
 from headroom_ci.llm import LLMFlags
+from headroom_ci.llm import LLMSettings
 from headroom_ci.mining.findings import Miner
 from headroom_ci.mining.findings import Thresholds
 from headroom_ci.learning import efficacy
@@ -136,24 +137,62 @@ class Learned:
     report: Report | None = None    # the LLM analyzer's, when it ran
 
 
-def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr) -> Learned:
-    """Read, mine and propose: everything learn does short of writing and printing; what was
-    set aside is said on `notes`."""
+@dataclass(frozen=True)
+class Checked:
+    """learn's settings, every one checked that can be without reading a session or asking a model."""
+    repo: Path
+    llm: LLMSettings | None
+    files: dict[str, Path]          # role → the file its rules go to
+    targets: dict[str, TargetFile]  # role → that file as it is now
+
+
+def check(settings: LearnSettings, *, env: Mapping[str, str] = os.environ) -> Checked:
+    """Run first, by learn and by `run` before it fetches: a wrong setting costs no download and
+    no model call."""
     repo = Path(settings.repo_path)
     if not repo.is_dir():
         raise FatalError(f"--repo-path {settings.repo_path}: no such folder")
     if settings.format not in FORMATS:
         raise FatalError(f"--format {settings.format}: choose one of {', '.join(FORMATS)}")
-    llm_settings = llm.resolve(settings.llm, os.environ)
-    missing = [p for p in settings.paths if not os.path.exists(p)]
-    if missing:
-        raise FatalError(f"{missing[0]}: no such file or folder")
+    llm_settings = llm.resolve(settings.llm, env)
     files = {"context": contained(repo, target_path(repo, settings.target), flag="--target" if settings.target else "",
                                   given=settings.target or target_path(repo, None).name)}
     if settings.memory_target:
         files["memory"] = contained(repo, target_path(repo, settings.memory_target), flag="--memory-target",
                                     given=settings.memory_target)
+    if settings.plan_out:
+        writable(settings.plan_out, flag="--plan-out")
+    # Read now, and their blocks parsed: a file that is not UTF-8 or a broken block is named before
+    # any session is fetched or read.
     targets = {role: TargetFile(_relative(p, repo), read_text(p)) for role, p in files.items()}
+    for t in targets.values():
+        merge.read(t.text, source=t.path)
+    return Checked(repo, llm_settings, files, targets)
+
+
+def writable(path: str, *, flag: str) -> None:
+    """A file that can be written at `path` (its missing folders made): not a folder, and the
+    nearest folder that exists can be written in."""
+    target = Path(path)
+    if target.is_dir():
+        raise FatalError(f"{flag} {path}: is a folder: name a file such as {path.rstrip('/')}/headroom-plan.json")
+    parent = target.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise FatalError(f"{flag} {path}: {parent} is a file, not a folder")
+    if not os.access(target if target.exists() else parent, os.W_OK):
+        raise FatalError(f"{flag} {path}: cannot write there (permission denied)")
+
+
+def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr, env: Mapping[str, str] = os.environ) -> Learned:
+    """Read, mine and propose: everything learn does short of writing and printing; what was
+    set aside is said on `notes`."""
+    checked = check(settings, env=env)
+    repo, llm_settings, files, targets = checked.repo, checked.llm, checked.files, checked.targets
+    missing = [p for p in settings.paths if not os.path.exists(p)]
+    if missing:
+        raise FatalError(f"{missing[0]}: no such file or folder")
     # Efficacy counts only the failures of rules already in effect: none, no second look at the sessions.
     wanted = {r.failure for t in targets.values() for r in merge.read(t.text, source=t.path).in_effect if r.failure}
 
@@ -239,6 +278,7 @@ def write_plan(plan: Plan, path: str) -> None:
 
 
 def learn(*, settings: LearnSettings, out: TextIO) -> int:
+    actions.check_files()
     learned = make_plan(settings)
     plan = learned.plan
     if settings.apply:

@@ -111,6 +111,7 @@ class _State:
 def pr(*, settings: PrSettings, out: TextIO, env: Mapping[str, str] = os.environ) -> int:
     if not settings.plan:
         raise UsageError("--plan is required: the plan.json written by headroom-ci learn --plan-out")
+    actions.check_files(env)
     result = open_pull_request(load_plan(settings.plan), settings=settings, out=out, env=env)
     out.write(result.line() + "\n")
     report_to_actions(result, env=env)
@@ -143,12 +144,53 @@ def summary(result: PrResult) -> str:
 def where_to_propose(s: PrSettings, *, env: Mapping[str, str] = os.environ) -> GitHubSettings:
     """The repository, token and API the pull request goes to, every setting checked: `run`
     calls it before it learns, so a wrong remote or branch costs no fetch or model call."""
+    if not os.path.isdir(s.repo_path):
+        raise UsageError(f"--repo-path {s.repo_path}: no such folder")
     origin = gitops.origin_url(s.repo_path, s.remote)
     if origin is None:
         raise UsageError(f"{s.repo_path}: no git remote {s.remote!r}: run inside a clone of the repository")
     if not gitops.is_branch_name(s.repo_path, s.branch):
         raise UsageError(f"--branch {s.branch!r}: not a valid branch name")
+    if s.base is not None and not gitops.is_branch_name(s.repo_path, s.base):
+        raise UsageError(f"--base {s.base!r}: not a valid branch name")
+    if s.base == s.branch:
+        raise UsageError(f"--branch {s.branch} is the base branch: headroom-ci never pushes to the base")
+    check_names(s)
     return resolve(repo=s.github_repo, token=s.token, api_url=s.api_url, origin_url=origin, env=env)
+
+
+# GitHub's rules for a user name (legacy names may hold a double or a trailing hyphen) and a
+# team's slug; a label's name is at most 50 characters.
+_USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
+_TEAM = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+MAX_LABEL = 50
+
+
+def _bad_name(name: str, pattern: re.Pattern[str], *, team: bool) -> str | None:
+    """Why `name` cannot be a user name (a team's slug), or None."""
+    if pattern.fullmatch(name):
+        return None
+    if name.startswith("@") and pattern.fullmatch(name[1:]):
+        return f"write it without the @: {name[1:]}"
+    if "/" in name:
+        return ("give its slug without the organization: " + name.rsplit("/", 1)[-1] if team
+                else "a team goes in --team-reviewers, as its slug")
+    return "letters, digits and hyphens only" if not team else "letters, digits, -, _ and . only"
+
+
+def check_names(s: PrSettings) -> None:
+    """Reviewers, assignees and labels GitHub would refuse, refused here, before any request:
+    once the pull request is open they could only be warnings."""
+    for flag, names, pattern, team in (("--reviewers", s.reviewers, _USER, False),
+                                       ("--team-reviewers", s.team_reviewers, _TEAM, True),
+                                       ("--assignees", s.assignees, _USER, False)):
+        for name in names:
+            why = _bad_name(name, pattern, team=team)
+            if why is not None:
+                raise UsageError(f"{flag} {name!r}: not a GitHub {'team' if team else 'user'} name ({why})")
+    for label in s.labels:
+        if len(label) > MAX_LABEL:
+            raise UsageError(f"--labels {label!r}: longer than the {MAX_LABEL} characters GitHub allows a label")
 
 
 def open_pull_request(plan: Plan, *, settings: PrSettings, out: TextIO,

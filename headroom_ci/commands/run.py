@@ -38,10 +38,11 @@ from headroom_ci.github.client import resolve
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "run", help="fetch sessions, learn, and open or update the pull request",
-        description="fetch → learn → pr in one step. --sessions DIR reads a local folder instead of fetching; "
+        description="fetch → learn → pr in one step. --sessions-path DIR reads a local folder instead of fetching; "
                     "--dry-run stops after the plan (no pull request, no write permission needed).")
     g = p.add_argument_group("sessions")
-    g.add_argument("--sessions", metavar="DIR", help="read sessions from this folder instead of fetching")
+    add_renamed(g, "--sessions-path", "--sessions", dest="sessions", metavar="DIR",
+                help="read sessions from this folder instead of fetching")
     g.add_argument("--out", metavar="DIR",
                    help="where fetched bundles go (default: $RUNNER_TEMP/headroom-sessions, else a temp folder)")
     add_renamed(g, "--workflows", "--workflow", dest="workflow", action="append", type=csv, default=[],
@@ -70,21 +71,27 @@ def _sessions_dir(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
 
 
 def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.environ) -> int:
+    # Every setting first, before any request to GitHub or a model and before learning: the
+    # runner's files, the remote, the branches, the repository and the token, learn's settings.
+    actions.check_files(env)
     plan_out = args.plan_out
     if not args.dry_run:
-        # Before any network call or learning: the remote, the branch, the repository and the token.
-        pr_cmd.where_to_propose(pr_cmd.settings_from_args(args, plan=plan_out or "headroom-plan.json"), env=env)
+        pr_settings = pr_cmd.settings_from_args(args, plan=plan_out or "headroom-plan.json")
+        pr_cmd.where_to_propose(pr_settings, env=env)
+        if args.base and not gitops.remote_heads(args.repo_path, args.remote, [args.base]):
+            raise FatalError(f"--base {args.base}: no such branch on the remote {args.remote}")
+    learn_cmd.check(learn_cmd.settings_from(args, paths=()), env=env)
     if args.sessions:
         sessions = Path(args.sessions)
         if not sessions.is_dir():
-            raise FatalError(f"--sessions {args.sessions}: no such folder")
+            raise FatalError(f"--sessions-path {args.sessions}: no such folder")
     else:
         sessions = _sessions_dir(args, env)
+        since = parse_since(args.since, now=datetime.now(timezone.utc)) if args.since else None
         origin = None if args.github_repo or env.get("GITHUB_REPOSITORY") else gitops.origin_url(args.repo_path)
         github = resolve(repo=args.github_repo, token=args.token, api_url=args.api_url, origin_url=origin, env=env)
         query = Query(workflows=tuple(w for group in args.workflow for w in group), glob=args.artifact,
-                      since=parse_since(args.since, now=datetime.now(timezone.utc)) if args.since else None,
-                      branch=args.branch_filter, status=args.status, max_runs=args.max_runs,
+                      since=since, branch=args.branch_filter, status=args.status, max_runs=args.max_runs,
                       forks=args.include_fork_runs)
         report = run_fetch(settings=FetchSettings(github=github, out=sessions, query=query, jobs=args.jobs,
                                                   max_wait=float(args.max_rate_limit_wait)), out=out, env=env)
@@ -93,7 +100,7 @@ def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.en
 
     plan_out = plan_out or str(sessions.parent / "headroom-plan.json")
     with actions.group("learn", out=out, env=env):
-        learned = learn_cmd.make_plan(learn_cmd.settings_from(args, paths=(str(sessions),)))
+        learned = learn_cmd.make_plan(learn_cmd.settings_from(args, paths=(str(sessions),)), env=env)
         learn_cmd.write_plan(learned.plan, plan_out)
         actions.untrusted(render.text(learned.plan, olds=learned.olds, applied=False), out=out, env=env)
     learn_cmd.report_to_actions(learned.plan, learned.olds, plan_path=plan_out, llm_report=learned.report, env=env)

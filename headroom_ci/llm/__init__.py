@@ -8,6 +8,7 @@ environment without importing the SDK, so `learn --analyzer rules` never loads i
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -112,6 +113,11 @@ def resolve(flags: LLMFlags, env: Mapping[str, str]) -> LLMSettings | None:
     if (flags.price_in is None) != (flags.price_out is None):
         raise FatalError("--llm-price-in and --llm-price-out go together: give both to get the cost")
     base_url = flags.base_url or _env(env, "OPENAI_BASE_URL")
+    for url, source in ((base_url, "--llm-base-url" if flags.base_url else "OPENAI_BASE_URL"),
+                        (None if base_url else _env(env, "AZURE_OPENAI_ENDPOINT"), "AZURE_OPENAI_ENDPOINT")):
+        # Checked here, before any session is read: the SDK would say so only at the first request.
+        if url and not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", url):
+            raise FatalError(f"{source} {url!r}: not an http(s) URL: give one such as http://localhost:11434/v1")
     # Azure only when no OpenAI-compatible endpoint is named: an explicit base URL wins.
     azure = None if base_url else _env(env, "AZURE_OPENAI_ENDPOINT")
     version = None

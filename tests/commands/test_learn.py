@@ -404,8 +404,8 @@ def test_a_github_output_that_cannot_be_written_is_an_error_line(workspace: tupl
     monkeypatch.setenv("GITHUB_OUTPUT", str(missing))
     assert main(["learn", str(sessions), "--repo-path", str(repo)]) == 1
     assert capsys.readouterr().err == (f"headroom-ci: error: GITHUB_OUTPUT {missing}: cannot write there "
-                                       "(No such file or directory): inside GitHub Actions the runner sets it; "
-                                       "elsewhere unset GITHUB_OUTPUT\n")
+                                       f"(no such folder {missing.parent}): inside GitHub Actions the runner sets "
+                                       "it; elsewhere unset GITHUB_OUTPUT\n")
 
 
 @pytest.mark.parametrize("umask, mode", [pytest.param(0o022, 0o644, id="022"), pytest.param(0o002, 0o664, id="002")])

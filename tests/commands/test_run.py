@@ -103,7 +103,7 @@ def test_local_sessions_folder_skips_fetching(world: World, tmp_path: Path) -> N
     for rel, data in example_files().items():
         (local / rel).parent.mkdir(parents=True, exist_ok=True)
         (local / rel).write_bytes(data)
-    out = world.run("--sessions", str(local))
+    out = world.run("--sessions-path", str(local))
     assert "pull-request-operation: created #1" in out
     assert world.gh.requests(path=r"/actions/") == []
 
