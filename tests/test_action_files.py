@@ -183,8 +183,8 @@ def test_the_readme_documents_the_action() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## GitHub Action"):readme.index("## Development")]
     for needed in ("contents: write", "pull-requests: write", "actions: read",
-                   "Allow GitHub Actions to create and approve pull requests", "headroom/learn-action@v1",
-                   "headroom/learn-action/collect@v1", "headroom/learn-action/pr@v1", "dry-run",
+                   "Allow GitHub Actions to create and approve pull requests", "`headroom/learn-action`",
+                   "`headroom/learn-action/collect`", "`headroom/learn-action/pr`", "dry-run",
                    ".github/headroom-learn.yml", "examples/learn-weekly.yml", "examples/agent-with-collect.yml",
                    "examples/learn-least-privilege.yml", "create-github-app-token"):
         assert needed in section, needed

@@ -136,7 +136,7 @@ def test_the_description_ends_with_where_it_came_from(world: World) -> None:
     world.run("--since", "2026-11-01", "--workflow", "agent.yml")
     body = str(fake_pulls.pulls(world.gh)[0]["body"])
     assert body.endswith(
-        f"\n---\n\n<sub>headroom-ci {__version__} · learned from the runs since 2026-11-01 of `agent.yml` · "
+        f"\n---\n\n<sub>headroom-ci {__version__} · learned from the runs of `agent.yml` since 2026-11-01 · "
         "[the run that proposed this](https://github.com/acme/shop/actions/runs/9001) · to pause: disable the "
         "workflow that runs headroom-ci (`gh workflow disable`), or set `dry-run: true` in "
         "`.github/headroom-learn.yml`</sub>\n")
