@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from dataclasses import replace
 from collections.abc import Mapping
 from datetime import datetime
@@ -63,11 +62,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     config.add_argument(p)
 
 
-def _sessions_dir(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
-    if args.out:
-        return Path(args.out)
-    base = env.get("RUNNER_TEMP") or tempfile.mkdtemp(prefix="headroom-ci-")
-    return Path(base) / "headroom-sessions"
+def sessions_dir(*, out: str | None, repository: str, env: Mapping[str, str]) -> Path:
+    """--out, else the job's temp folder in Actions, else a cache folder per repository: a second
+    run on this machine downloads only the artifacts it has not seen."""
+    if out:
+        return Path(out)
+    if env.get("RUNNER_TEMP"):
+        return Path(env["RUNNER_TEMP"]) / "headroom-sessions"
+    cache = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".cache")
+    owner, _, name = repository.partition("/")
+    return Path(cache) / "headroom-ci" / owner / name / "sessions"
 
 
 def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.environ) -> int:
@@ -85,11 +89,12 @@ def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.en
         sessions = Path(args.sessions)
         if not sessions.is_dir():
             raise FatalError(f"--sessions-path {args.sessions}: no such folder")
+        bundles = [sessions]
     else:
-        sessions = _sessions_dir(args, env)
         since = parse_since(args.since, now=datetime.now(timezone.utc)) if args.since else None
         origin = None if args.github_repo or env.get("GITHUB_REPOSITORY") else gitops.origin_url(args.repo_path)
         github = resolve(repo=args.github_repo, token=args.token, api_url=args.api_url, origin_url=origin, env=env)
+        sessions = sessions_dir(out=args.out, repository=github.repo, env=env)
         query = Query(workflows=tuple(w for group in args.workflow for w in group), glob=args.artifact,
                       since=since, branch=args.branch_filter, status=args.status, max_runs=args.max_runs,
                       forks=args.include_fork_runs)
@@ -97,16 +102,20 @@ def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.en
                                                   max_wait=float(args.max_rate_limit_wait)), out=out, env=env)
         if report.results and all(r.status == "failed" for r in report.results):
             raise FatalError("every artifact download failed: see the lines above")
+        # Only this window's bundles: the folder may keep older ones from an earlier run.
+        bundles = [sessions / r.artifact.folder for r in report.results if (sessions / r.artifact.folder).is_dir()]
 
     plan_out = plan_out or str(sessions.parent / "headroom-plan.json")
     with actions.group("learn", out=out, env=env):
-        learned = learn_cmd.make_plan(learn_cmd.settings_from(args, paths=(str(sessions),)), env=env)
+        paths = tuple(str(p) for p in bundles) or (str(sessions),)  # never none: none means this machine's own
+        learned = learn_cmd.make_plan(learn_cmd.settings_from(args, paths=paths), env=env)
         learn_cmd.write_plan(learned.plan, plan_out)
-        actions.untrusted(render.text(learned.plan, olds=learned.olds, applied=False), out=out, env=env)
+        actions.untrusted(render.text(learned.plan, olds=learned.olds, applied=None), out=out, env=env)
     learn_cmd.report_to_actions(learned.plan, learned.olds, plan_path=plan_out, llm_report=learned.report, env=env)
 
     if args.dry_run:
-        out.write("dry run: the plan is written; no pull request was opened or changed\n")
+        out.write(f"dry run: no pull request was opened or changed; the plan is {plan_out} "
+                  f"(`headroom-ci pr --plan {plan_out}` proposes it)\n")
         actions.add_summary(f"**Dry run**: no pull request was opened or changed. The plan is "
                             f"{inert.code_span(plan_out)}: the propose job (headroom/learn-action/pr with this "
                             "plan) applies it.\n", env=env)

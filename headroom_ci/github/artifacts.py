@@ -230,7 +230,7 @@ def _explained(settings: GitHubSettings, doing: str, *, not_found: str) -> Itera
                           f"(GET {settings.api_url}/rate_limit shows when)") from None
     except GithubException as exc:
         if exc.status == 401:
-            raise GitHubError(f"the token was refused while {doing} (401 {_message(exc)}): check --token or "
+            raise GitHubError(f"the token was refused while {doing} (401 {_message(exc)}): check --github-token or "
                               f"GITHUB_TOKEN, and that it has not expired") from None
         if exc.status == 404:
             raise GitHubError(not_found) from None

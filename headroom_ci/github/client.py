@@ -75,7 +75,7 @@ def gh_token(api_url: str, *, env: Mapping[str, str]) -> str | None:
 
 def resolve(*, repo: str | None, token: str | None, api_url: str | None, origin_url: str | None,
             env: Mapping[str, str] = os.environ) -> GitHubSettings:
-    """--github-repo, else GITHUB_REPOSITORY, else origin's URL; --token, else GITHUB_TOKEN;
+    """--github-repo, else GITHUB_REPOSITORY, else origin's URL; --github-token, else GITHUB_TOKEN;
     --api-url, else GITHUB_API_URL (GitHub Enterprise), else api.github.com."""
     api = (api_url or env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
     name = repo or env.get("GITHUB_REPOSITORY") or (repo_from_remote(origin_url, api_url=api) if origin_url else None)
@@ -90,7 +90,7 @@ def resolve(*, repo: str | None, token: str | None, api_url: str | None, origin_
     # GH_TOKEN is the GitHub CLI's variable; `gh auth token` a developer's login.
     secret = token or env.get("GITHUB_TOKEN") or env.get("GH_TOKEN") or gh_token(api, env=env)
     if not secret:
-        raise GitHubError("no token: pass --token, set GITHUB_TOKEN or GH_TOKEN, or log in with `gh auth login` "
+        raise GitHubError("no token: pass --github-token, set GITHUB_TOKEN or GH_TOKEN, or log in with `gh auth login` "
                           "(in Actions: env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }})")
     return GitHubSettings(name, secret, api)
 

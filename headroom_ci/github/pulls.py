@@ -24,7 +24,7 @@ from headroom_ci.safety.redact import redact
 ACTIONS_SETTING = (
     "GitHub Actions is not permitted to create pull requests in this repository: enable Settings → Actions → "
     "General → Workflow permissions → \"Allow GitHub Actions to create and approve pull requests\" (in an "
-    "organization an owner may have to allow it first), or pass a token of a user or GitHub App with --token")
+    "organization an owner may have to allow it first), or pass a token of a user or GitHub App with --github-token")
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def describe(exc: GithubException, what: str, repo: str) -> GitHubError:
     message, errors = _message(exc)
     said = message + (f" ({errors})" if errors else "")
     if exc.status == 401:
-        return GitHubError(f"{what}: GitHub rejected the token (401 {said}): check --token or GITHUB_TOKEN")
+        return GitHubError(f"{what}: GitHub rejected the token (401 {said}): check --github-token or GITHUB_TOKEN")
     if exc.status == 403 and "not permitted to create or approve pull requests" in message:
         return GitHubError(f"{what}: {ACTIONS_SETTING}")
     if exc.status == 403 and "rate limit" in message.lower():

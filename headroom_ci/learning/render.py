@@ -66,7 +66,8 @@ def _effect_cells(plan: Plan) -> list[tuple[str, str, str, str, str]]:
             for r in plan.rules_in_effect]
 
 
-def text(plan: Plan, *, olds: Sequence[str | None], applied: bool, plan_out: str | None = None) -> str:
+def text(plan: Plan, *, olds: Sequence[str | None], applied: bool | None, plan_out: str | None = None) -> str:
+    """`applied` None: the caller says what becomes of the plan (`run`, which has no --apply)."""
     out = [f"headroom-ci learn: {summary(plan)}"]
     if plan.recommendations:
         out.append(f"\n{len(plan.recommendations)} rules:")
@@ -92,6 +93,8 @@ def text(plan: Plan, *, olds: Sequence[str | None], applied: bool, plan_out: str
             out.append(f"\n{change.path}: unchanged")
     if plan.changed and applied:
         out.append(f"\nWritten: {', '.join(c.path for c in plan.targets if c.new_content is not None)}.")
+    elif plan.changed and applied is None:
+        pass
     elif plan.changed and plan_out:
         out.append(f"\nDry run: the context file is unchanged (--apply writes the change); "
                    f"`headroom-ci pr --plan {plan_out}` proposes it.")

@@ -367,7 +367,7 @@ def test_cli_takes_the_repository_token_and_api_url_from_the_environment(gh: Fak
     pytest.param(("--since", "soon"), None, UsageError,
                  "--since 'soon': expected an age such as 14d, 36h or 2w, or a date such as 2026-11-01", id="since"),
     pytest.param(("--github-repo", "acme/shop"), {}, GitHubError,
-                 "no token: pass --token, set GITHUB_TOKEN or GH_TOKEN, or log in with `gh auth login` "
+                 "no token: pass --github-token, set GITHUB_TOKEN or GH_TOKEN, or log in with `gh auth login` "
                  "(in Actions: env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }})", id="no-token"),
 ])
 def test_cli_usage_errors(gh: FakeGitHub, tmp_path: Path, argv: tuple[str, ...], env: dict[str, str] | None,

@@ -412,7 +412,7 @@ def test_the_outputs_name_the_pull_request_even_when_a_later_call_fails(world: W
 
 def test_no_token(world: World) -> None:
     del world.env["GITHUB_TOKEN"]
-    with pytest.raises(FatalError, match="no token: pass --token, set GITHUB_TOKEN or GH_TOKEN"):
+    with pytest.raises(FatalError, match="no token: pass --github-token, set GITHUB_TOKEN or GH_TOKEN"):
         world.pr("four")
 
 

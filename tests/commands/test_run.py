@@ -91,11 +91,42 @@ def test_fetch_learn_and_open_one_pull_request(world: World) -> None:
 
 def test_dry_run_writes_the_plan_and_opens_nothing(world: World) -> None:
     out = world.run("--since", "2026-11-01", "--dry-run")
-    assert out.endswith("dry run: the plan is written; no pull request was opened or changed\n")
+    plan = world.tmp / "runner" / "headroom-plan.json"
+    assert out.endswith(f"dry run: no pull request was opened or changed; the plan is {plan} "
+                        f"(`headroom-ci pr --plan {plan}` proposes it)\n")
+    assert "--apply" not in out  # run has no such flag
     assert (world.tmp / "runner" / "headroom-plan.json").is_file()
     assert fake_pulls.pulls(world.gh) == []
     assert world.repo.branches() == ["main"]
     assert world.outputs()["pull-request-operation"] == "skipped"
+
+
+@pytest.mark.parametrize(("out", "env", "expected"), [
+    pytest.param("bundles", {"RUNNER_TEMP": "/rt", "HOME": "/h"}, "bundles", id="out"),
+    pytest.param(None, {"RUNNER_TEMP": "/rt", "HOME": "/h"}, "/rt/headroom-sessions", id="actions"),
+    pytest.param(None, {"XDG_CACHE_HOME": "/c", "HOME": "/h"}, "/c/headroom-ci/acme/shop/sessions", id="xdg"),
+    pytest.param(None, {"HOME": "/h"}, "/h/.cache/headroom-ci/acme/shop/sessions", id="home"),
+])
+def test_where_fetched_sessions_go(out: str | None, env: dict[str, str], expected: str) -> None:
+    assert run_cmd.sessions_dir(out=out, repository="acme/shop", env=env) == Path(expected)
+
+
+def test_on_a_machine_a_second_run_downloads_nothing_and_reads_only_its_window(world: World) -> None:
+    del world.env["RUNNER_TEMP"], world.env["GITHUB_ACTIONS"]
+    world.env["XDG_CACHE_HOME"] = str(world.tmp / "cache")
+    sessions = world.tmp / "cache" / "headroom-ci" / "acme" / "shop" / "sessions"
+    first = world.run("--since", "2026-11-01", "--dry-run")
+    assert first.count("downloaded ") == 3
+    assert first.endswith(f"the plan is {sessions.parent / 'headroom-plan.json'} (`headroom-ci pr --plan "
+                          f"{sessions.parent / 'headroom-plan.json'}` proposes it)\n")
+    # An older bundle left in the folder is outside the next run's window: not read.
+    (sessions / "1-2").mkdir()
+    (sessions / "1-2" / "old.jsonl").write_bytes(next(iter(example_files().values())))
+    again = world.run("--since", "2026-11-12", "--dry-run")
+    assert "downloaded " not in again and again.count("skipped ") == 2
+    # Runs 102 and 103 hold 3 of the 4 sessions; the whole folder would be 5.
+    assert [line.split(",")[0] for line in (first + again).splitlines() if line.startswith("headroom-ci learn: ")] == [
+        "headroom-ci learn: 4 sessions", "headroom-ci learn: 3 sessions"]
 
 
 def test_local_sessions_folder_skips_fetching(world: World, tmp_path: Path) -> None:
@@ -111,7 +142,7 @@ def test_local_sessions_folder_skips_fetching(world: World, tmp_path: Path) -> N
 @pytest.mark.parametrize("change, message", [
     pytest.param({"GITHUB_REPOSITORY": None}, "the origin remote {bare} is not a GitHub repository's URL: "
                  "pass --github-repo OWNER/NAME", id="origin-not-on-github"),
-    pytest.param({"GITHUB_TOKEN": None, "PATH": ""}, "no token: pass --token, set GITHUB_TOKEN or GH_TOKEN, or log in "
+    pytest.param({"GITHUB_TOKEN": None, "PATH": ""}, "no token: pass --github-token, set GITHUB_TOKEN or GH_TOKEN, or log in "
                  "with `gh auth login` (in Actions: env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }})", id="no-token"),
 ])
 def test_the_pull_requests_settings_are_checked_before_any_fetch(world: World, change: dict[str, str | None],

@@ -319,7 +319,7 @@ def test_run_provenance_is_what_github_reported(gh: FakeGitHub) -> None:
 def test_list_errors_say_what_to_do(gh: FakeGitHub) -> None:
     cases: list[tuple[dict[str, Any], Query, str]] = [
         ({"token": "ghs_wrong"}, Query(),
-         "the token was refused while reading acme/shop (401 Bad credentials): check --token or GITHUB_TOKEN, "
+         "the token was refused while reading acme/shop (401 Bad credentials): check --github-token or GITHUB_TOKEN, "
          "and that it has not expired"),
         ({"repo": "acme/nope"}, Query(),
          f"repository acme/nope not found at {gh.api_url}, or the token cannot see it (it needs actions: read): "

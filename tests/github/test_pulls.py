@@ -158,7 +158,7 @@ def test_the_fake_validates_like_github(gh: FakeGitHub) -> None:
 
 @pytest.mark.parametrize("repo_name, token, expected", [
     ("acme/shop", "wrong", "reading acme/shop: GitHub rejected the token "
-                           "(401 Bad credentials): check --token or GITHUB_TOKEN"),
+                           "(401 Bad credentials): check --github-token or GITHUB_TOKEN"),
     ("acme/nope", TOKEN, "reading acme/nope: not found (404): check that acme/nope exists and the token can read it "
                          "(--github-repo, GITHUB_REPOSITORY)"),
 ])
