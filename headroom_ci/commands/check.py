@@ -46,7 +46,12 @@ def check(*, files: Sequence[str], max_tokens: int, out: TextIO) -> int:
     if max_tokens < 1:
         raise UsageError(f"--max-block-tokens must be at least 1, not {max_tokens}")
     failed = False
+    seen: set[str] = set()
     for path in files:
+        real = os.path.realpath(path)
+        if real in seen:  # AGENTS.md -> CLAUDE.md: one file, reported once
+            continue
+        seen.add(real)
         for line in check_file(path, max_tokens=max_tokens):
             actions.untrusted(line + "\n", out=out)
             failed = True
@@ -85,7 +90,7 @@ def check_file(path: str, *, max_tokens: int) -> list[str]:
     tokens = _tokens(text[start:end], sections or [])
     if tokens > max_tokens:
         line, _ = _file_position(text, start, 1, 1)
-        found.append((line, 1, f"over budget: {tokens} tokens > {max_tokens} (--max-block-tokens)"))
+        found.append((line, 1, f"over budget: {tokens} tokens > {max_tokens} (max-block-tokens)"))
     return [f"{path}:{line}:{column}: {message}" for line, column, message in sorted(found)]
 
 

@@ -114,7 +114,15 @@ def test_over_budget(tmp_path: Path) -> None:
     tokens = block_tokens(sections)
     assert run(path, max_tokens=tokens) == (0, [])
     assert run(path, max_tokens=tokens - 1) == (
-        1, [f"{path}:5:1: over budget: {tokens} tokens > {tokens - 1} (--max-block-tokens)"])
+        1, [f"{path}:5:1: over budget: {tokens} tokens > {tokens - 1} (max-block-tokens)"])
+
+
+def test_a_file_named_twice_through_a_link_is_reported_once(tmp_path: Path) -> None:
+    claude = write(tmp_path, "CLAUDE.md", GOOD.replace("<!-- headroom:learn:end -->", "- /root/x\n<!-- headroom:learn:end -->"))
+    (tmp_path / "AGENTS.md").symlink_to("CLAUDE.md")
+    code, lines = run(tmp_path / "AGENTS.md", claude)
+    assert (code, [line.split(": ", 1)[1] for line in lines]) == (
+        1, ["machine-path: /root/x — use a repo-relative or generic path"])
 
 
 def test_default_budget_fits_a_normal_block_and_not_a_huge_one(tmp_path: Path) -> None:
@@ -122,7 +130,7 @@ def test_default_budget_fits_a_normal_block_and_not_a_huge_one(tmp_path: Path) -
     huge = _with_rule("\n".join(f"- Rule {i}: use `uv run pytest -k case{i}` for the case {i} suite." for i in range(200)))
     code, lines = run(write(tmp_path, "AGENTS.md", huge))
     assert code == 1
-    assert len(lines) == 1 and lines[0].endswith("tokens > 1500 (--max-block-tokens)")
+    assert len(lines) == 1 and lines[0].endswith("tokens > 1500 (max-block-tokens)")
 
 
 def test_duplicate_section_names_are_measured_not_a_crash(tmp_path: Path) -> None:
@@ -132,7 +140,7 @@ def test_duplicate_section_names_are_measured_not_a_crash(tmp_path: Path) -> Non
     block_text = text[text.index(MARKER_START): text.index(MARKER_END) + len(MARKER_END)]
     tokens = -(-len(block_text) // 4)
     assert run(path) == (0, [])
-    assert run(path, max_tokens=10) == (1, [f"{path}:5:1: over budget: {tokens} tokens > 10 (--max-block-tokens)"])
+    assert run(path, max_tokens=10) == (1, [f"{path}:5:1: over budget: {tokens} tokens > 10 (max-block-tokens)"])
 
 
 def test_malformed_block_is_reported_and_the_next_file_still_checked(tmp_path: Path) -> None:
@@ -183,7 +191,7 @@ def test_the_config_files_budget_is_the_checks(tmp_path: Path, monkeypatch: pyte
     with contextlib.redirect_stdout(out):
         assert main(["check", "AGENTS.md"]) == 1
         assert main(["check", "AGENTS.md", "--max-tokens", str(tokens)]) == 0  # the old flag's name, and a flag wins
-    assert out.getvalue() == f"AGENTS.md:5:1: over budget: {tokens} tokens > {tokens - 1} (--max-block-tokens)\n"
+    assert out.getvalue() == f"AGENTS.md:5:1: over budget: {tokens} tokens > {tokens - 1} (max-block-tokens)\n"
     assert path.exists()
 
 
