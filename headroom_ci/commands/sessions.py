@@ -107,6 +107,10 @@ def sessions(*, paths: Sequence[str], as_json: bool, out: TextIO, local: str | N
             out.write(json.dumps(rep, indent=2) + "\n")
     else:
         out.write(render_table(rep))
+        if local is not None and not rep["sessions"]:
+            from headroom_ci.sessions.discover import agent_homes
+            looked = ", ".join(f"{agent} {printable(str(path))}" for agent, path in agent_homes().items())
+            out.write(f"no agent sessions found for {printable(str(Path(local).resolve()))} (looked in {looked})\n")
     return 0
 
 

@@ -155,6 +155,16 @@ def test_local_lists_what_learn_would_discover(tmp_path: Path, monkeypatch: pyte
     assert [(r["agent"], r["session_id"], r["path"]) for r in rows] == [("claude", "a1", str(folder / "a1.jsonl"))]
 
 
+def test_local_with_nothing_found_says_where_it_looked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    for var, name in (("CLAUDE_CONFIG_DIR", "c"), ("GEMINI_HOME", "g"), ("CODEX_HOME", "x"), ("XDG_DATA_HOME", "d")):
+        monkeypatch.setenv(var, str(tmp_path / name))
+    assert main(["sessions", "--local", "--repo-path", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"no agent sessions found for {tmp_path.resolve()} (looked in claude {tmp_path / 'c'}, gemini {tmp_path / 'g'}, "
+        f"codex {tmp_path / 'x'}, opencode {tmp_path / 'd' / 'opencode'})")
+
+
 @pytest.mark.parametrize("argv, message", [
     pytest.param(["sessions"], "nothing to read: pass transcript files or folders, or --local", id="nothing"),
     pytest.param(["sessions", "--local", "."], "--local reads this machine's agent folders: pass it without paths",
