@@ -185,3 +185,20 @@ def test_a_command_of_the_full_extra_says_what_to_install(monkeypatch: pytest.Mo
     assert main(["learn", str(tmp_path), "--repo-path", str(tmp_path)]) == 1
     assert capsys.readouterr().err == ("headroom-ci: error: learn needs GitPython, which this install lacks: "
                                        "pip install 'headroom-ci[full]'\n")
+
+
+def _options() -> list[tuple[str, argparse.Action]]:
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return [(name, action) for name, p in sorted(sub.choices.items()) for action in p._actions
+            if action.option_strings and action.help is not argparse.SUPPRESS
+            and not isinstance(action, argparse._HelpAction)]
+
+
+@pytest.mark.parametrize(("command", "action"), [pytest.param(c, a, id=f"{c}{a.option_strings[0]}")
+                                                 for c, a in _options()])
+def test_help_explains_every_flag_with_a_plain_metavar_and_its_default(command: str, action: argparse.Action) -> None:
+    assert action.help, f"{command} {action.option_strings[0]}: no help text"
+    if action.nargs != 0:  # takes a value: named plainly, not argparse's upper-cased dest
+        assert action.metavar is not None, f"{command} {action.option_strings[0]}: no metavar"
+        if action.default not in (None, [], ()):
+            assert "default" in action.help, f"{command} {action.option_strings[0]}: default not shown"

@@ -357,7 +357,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="where the bundles go")
     p.add_argument("--github-repo", metavar="OWNER/NAME",
                    help="the repository (default: $GITHUB_REPOSITORY, else the origin remote of --repo-path)")
-    p.add_argument("--repo-path", default=".", metavar="DIR", help="the clone whose origin names the repository")
+    p.add_argument("--repo-path", default=".", metavar="DIR",
+                   help="the clone whose origin names the repository (default: %(default)s)")
     add_renamed(p, "--github-token", "--token", dest="token", metavar="TOKEN",
                 help="GitHub token with actions: read (default: $GITHUB_TOKEN, else $GH_TOKEN, else `gh auth token`)")
     p.add_argument("--api-url", metavar="URL",
@@ -367,9 +368,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="only runs of this workflow (file name such as agent.yml, or id); repeatable")
     add_renamed(p, "--artifact-pattern", "--artifact", dest="artifact", default=DEFAULT_GLOB, metavar="GLOB",
                    help="artifact names to take (default: %(default)s)")
-    p.add_argument("--since", metavar="14d|DATE", help="only runs created since: an age (14d, 36h, 2w) or a date")
-    add_renamed(p, "--branch-filter", "--branch", dest="branch_filter", metavar="BRANCH",
-                help="only runs on this branch")
+    p.add_argument("--since", metavar="14d|DATE",
+                   help="only runs created since: an age (14d, 36h, 2w) or a date (default: no limit but --max-runs)")
+    # Not --branch: in pr and run that is the proposal's branch.
+    p.add_argument("--branch-filter", metavar="BRANCH", help="only runs on this branch")
     p.add_argument("--include-fork-runs", action="store_true",
                    help="also learn from runs of fork pull requests and of events outsiders can set off "
                         "(pull_request_target, issue_comment, workflow_run): their transcripts may be steered "

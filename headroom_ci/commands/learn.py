@@ -328,7 +328,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_learn_arguments(p)
     p.add_argument("--apply", action="store_true", help="write the change")
     p.add_argument("--plan-out", metavar="FILE", help="write the plan as JSON for `headroom-ci pr`")
-    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--format", choices=FORMATS, default="text", metavar="|".join(FORMATS),
+                   help="how the plan is printed (default: %(default)s)")
     p.add_argument("--include-rejected", action="store_true",
                    help="propose again rules a person deleted from the block on the base branch")
     config.add_argument(p)
@@ -340,11 +341,13 @@ def add_learn_arguments(p: argparse._ActionsContainer) -> None:
     p.add_argument("--target", metavar="FILE", help="context file: AGENTS.md, CLAUDE.md, CLAUDE.local.md, GEMINI.md or a path "
                                     "(default: AGENTS.md if it exists, else CLAUDE.md if it exists, else AGENTS.md)")
     p.add_argument("--memory-target", metavar="FILE", help="memory file for session-level preferences (default: none)")
-    p.add_argument("--max-block-tokens", type=positive, default=1500, metavar="N", help="token budget of the block")
+    p.add_argument("--max-block-tokens", type=positive, default=1500, metavar="N",
+                   help="token budget of the block (default: %(default)s)")
     p.add_argument("--min-sessions", type=positive, default=2, metavar="N",
                    help="sessions a failure must recur in (distinct CI runs when runs are known; "
-                        "a subagent counts with its parent)")
-    p.add_argument("--min-fixes", type=positive, default=2, metavar="N", help="sessions (or CI runs) its fix must be seen in")
+                        "a subagent counts with its parent; default: %(default)s)")
+    p.add_argument("--min-fixes", type=positive, default=2, metavar="N",
+                   help="sessions (or CI runs) its fix must be seen in (default: %(default)s)")
     p.add_argument("--retire-after", type=positive, metavar="DAYS",
                    help="also propose removing rules whose failure no run of the last DAYS days had (default: never)")
     llm.add_arguments(p)

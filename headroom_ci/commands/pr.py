@@ -409,19 +409,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def add_pr_arguments(p: argparse._ActionsContainer) -> None:
     """The options pr shares with run (all but --plan and --repo-path)."""
     p.add_argument("--base", metavar="BRANCH", help="branch to propose into (default: the repository's default)")
-    p.add_argument("--branch", default=DEFAULT_BRANCH, help="the proposal branch (default: %(default)s)")
-    p.add_argument("--remote", default="origin", help="git remote to push to (default: %(default)s)")
+    p.add_argument("--branch", default=DEFAULT_BRANCH, metavar="BRANCH", help="the proposal branch (default: %(default)s)")
+    p.add_argument("--remote", default="origin", metavar="NAME", help="git remote to push to (default: %(default)s)")
     p.add_argument("--labels", type=csv, default=(), metavar="L,...", help="labels to add")
     p.add_argument("--reviewers", type=csv, default=(), metavar="USER,...", help="reviewers, requested once")
     p.add_argument("--team-reviewers", type=csv, default=(), metavar="TEAM,...", help="team reviewers (slugs)")
     p.add_argument("--assignees", type=csv, default=(), metavar="USER,...", help="assignees")
     p.add_argument("--draft", action="store_true", help="open the pull request as a draft")
-    p.add_argument("--title", help="pull request title (default: one naming the rules and files)")
+    p.add_argument("--title", metavar="TEXT", help="pull request title (default: one naming the rules and files)")
     p.add_argument("--dry-run", action="store_true", help="print what would happen; push nothing, change nothing")
     p.add_argument("--include-rejected", action="store_true",
                    help="propose rules again even if a pull request holding them was closed without merging")
-    p.add_argument("--author-name", default=BOT.name, help="commit author and committer (default: %(default)s)")
-    p.add_argument("--author-email", default=BOT.email, help="their email (default: %(default)s)")
+    p.add_argument("--author-name", default=BOT.name, metavar="NAME",
+                   help="commit author and committer (default: %(default)s)")
+    p.add_argument("--author-email", default=BOT.email, metavar="EMAIL", help="their email (default: %(default)s)")
     p.add_argument("--github-repo", metavar="OWNER/NAME",
                    help="the repository (default: $GITHUB_REPOSITORY, else the remote's URL)")
     add_renamed(p, "--github-token", "--token", dest="token", metavar="TOKEN",

@@ -50,12 +50,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_renamed(g, "--artifact-pattern", "--artifact", dest="artifact", default=DEFAULT_GLOB, metavar="GLOB",
                 help="artifact names (default: %(default)s)")
     g.add_argument("--since", metavar="14d|DATE", help="only runs created since (default: 14d)", default="14d")
-    g.add_argument("--branch-filter", metavar="B", help="only runs on this branch")
+    g.add_argument("--branch-filter", metavar="BRANCH", help="only runs on this branch")
     g.add_argument("--include-fork-runs", action="store_true",
                    help="also runs of fork pull requests and of events outsiders can set off (see fetch --help)")
     g.add_argument("--status", choices=STATUSES, metavar="success|failure|completed|…", help="only runs with this status")
-    g.add_argument("--max-runs", type=positive, default=DEFAULT_MAX_RUNS, metavar="N")
-    g.add_argument("--jobs", type=positive, default=DEFAULT_JOBS, metavar="N", help="downloads at a time")
+    g.add_argument("--max-runs", type=positive, default=DEFAULT_MAX_RUNS, metavar="N",
+                   help="the N most recent runs that uploaded sessions (default: %(default)s)")
+    g.add_argument("--jobs", type=positive, default=DEFAULT_JOBS, metavar="N", help="downloads at a time (default: %(default)s)")
     learn_cmd.add_learn_arguments(p)
     p.add_argument("--plan-out", metavar="FILE", help="where the plan goes (default: beside the sessions)")
     pr_cmd.add_pr_arguments(p)

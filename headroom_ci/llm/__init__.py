@@ -66,8 +66,8 @@ _price = decimal("a price in USD", 0, inclusive=True)
 
 def add_arguments(p: argparse._ActionsContainer) -> None:
     g = p.add_argument_group("LLM analyzer (any OpenAI-compatible endpoint)")
-    g.add_argument("--analyzer", choices=ANALYZERS, default="rules",
-                   help="rules: deterministic (default, no network); llm: a model phrases the rules from the "
+    g.add_argument("--analyzer", choices=ANALYZERS, default="rules", metavar="|".join(ANALYZERS),
+                   help="rules: deterministic (the default, no network); llm: a model phrases the rules from the "
                         "same findings, and every rule it returns is grounded and screened")
     g.add_argument("--model", metavar="NAME", help="the model (Azure: the deployment); required with --analyzer llm")
     g.add_argument("--llm-base-url", metavar="URL", help="the endpoint (default: $OPENAI_BASE_URL, else OpenAI)")
@@ -84,9 +84,9 @@ def add_arguments(p: argparse._ActionsContainer) -> None:
     g.add_argument("--llm-price-out", type=_price, metavar="USD", help="price per 1M output tokens, for the cost")
     g.add_argument("--llm-digest-tokens", type=_digest_tokens, default=DEFAULT_DIGEST_TOKENS, metavar="N",
                    help=f"token budget of what the model reads (default: {DEFAULT_DIGEST_TOKENS:,})")
-    g.add_argument("--fallback", choices=FALLBACKS, default="none",
-                   help="when the model fails or its answer is unusable: none (exit 1, no plan) or rules "
-                        "(the deterministic rules)")
+    g.add_argument("--fallback", choices=FALLBACKS, default="none", metavar="|".join(FALLBACKS),
+                   help="when the model fails or its answer is unusable: none (the default: exit 1, no plan) or "
+                        "rules (the deterministic rules)")
 
 
 def flags_from(args: argparse.Namespace) -> LLMFlags:

@@ -340,7 +340,7 @@ def _cli(gh: FakeGitHub, out: Path, *argv: str, env: dict[str, str] | None = Non
                  ["downloaded agent-sessions-claude2", "downloaded agent-sessions-gemini"], id="workflows-comma"),
     pytest.param(("--workflow", "nightly.yml", "--workflow", ".github/workflows/agent.yml", "--max-runs", "1"),
                  ["downloaded agent-sessions-claude2"], id="workflow-repeated"),
-    pytest.param(("--branch", "dev"), ["skipped agent-sessions-gone"], id="branch"),
+    pytest.param(("--branch-filter", "dev"), ["skipped agent-sessions-gone"], id="branch"),
     pytest.param(("--status", "failure"), ["failed agent-sessions-slip"], id="status"),
     pytest.param(("--since", "3d"), ["downloaded agent-sessions-claude2", "downloaded agent-sessions-gemini",
                                      "failed agent-sessions-slip"], id="since-age"),
@@ -397,19 +397,28 @@ def test_cli_help_lists_every_flag() -> None:
     assert flags == {"-h", "--help", "--out", "--github-repo", "--repo-path", "--github-token", "--api-url",
                      "--workflows", "--artifact-pattern", "--since", "--branch-filter", "--status", "--max-runs",
                      "--jobs", "--max-rate-limit-wait", "--include-fork-runs", "--max-disk-mb",
-                     "--token", "--workflow", "--artifact", "--branch"}
+                     "--token", "--workflow", "--artifact"}
     shown = parser.format_help() + sub.choices["fetch"].format_help()
     assert not any(f"{old} " in shown for old in ("--token", "--workflow", "--artifact", "--branch"))
 
 
 @pytest.mark.parametrize("new, old", [
-    pytest.param(["--workflows", "agent.yml", "--artifact-pattern", "x-*", "--branch-filter", "dev", "--github-token", "t"],
-                 ["--workflow", "agent.yml", "--artifact", "x-*", "--branch", "dev", "--token", "t"], id="fetch"),
+    pytest.param(["--workflows", "agent.yml", "--artifact-pattern", "x-*", "--github-token", "t"],
+                 ["--workflow", "agent.yml", "--artifact", "x-*", "--token", "t"], id="fetch"),
 ])
 def test_former_flag_names_still_work(new: list[str], old: list[str]) -> None:
     from headroom_ci.main import _parser
     parse = _parser().parse_args
     assert parse(["fetch", "--out", "o", *new]) == parse(["fetch", "--out", "o", *old])
+
+
+def test_branch_is_not_a_fetch_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    # In pr and run, --branch is the proposal's branch: in fetch it would read as a filter.
+    from headroom_ci.main import main
+    with pytest.raises(SystemExit) as exc:
+        main(["fetch", "--out", "o", "--branch", "dev"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.endswith("headroom-ci fetch: error: unrecognized arguments: --branch dev\n")
 
 
 @pytest.fixture
@@ -430,7 +439,7 @@ def forks(server: FakeGitHub) -> FakeGitHub:
 @pytest.mark.parametrize(("argv", "expected"), [
     pytest.param((), ["downloaded agent-sessions-6-pull_request", "downloaded agent-sessions-5-schedule",
                       "downloaded agent-sessions-1-push"], id="own-runs-only"),
-    pytest.param(("--branch", "main"), ["downloaded agent-sessions-6-pull_request",
+    pytest.param(("--branch-filter", "main"), ["downloaded agent-sessions-6-pull_request",
                                         "downloaded agent-sessions-5-schedule", "downloaded agent-sessions-1-push"],
                  id="a-forks-main-is-not-main"),
     pytest.param(("--include-fork-runs",), [f"downloaded agent-sessions-{n}-{e}" for n, e in [
