@@ -109,7 +109,8 @@ def resolve(flags: LLMFlags, env: Mapping[str, str]) -> LLMSettings | None:
         return None
     if not flags.model:
         # No built-in default: which model reads a team's transcripts is the team's choice.
-        raise FatalError("--analyzer llm needs --model NAME (the model, or the Azure deployment)")
+        raise FatalError("the llm analyzer needs a model: pass --model NAME or set model in the config (the model, "
+                         "or the Azure deployment)")
     if (flags.price_in is None) != (flags.price_out is None):
         raise FatalError("--llm-price-in and --llm-price-out go together: give both to get the cost")
     base_url = flags.base_url or _env(env, "OPENAI_BASE_URL")
@@ -134,7 +135,7 @@ def resolve(flags: LLMFlags, env: Mapping[str, str]) -> LLMSettings | None:
         key, source = (flags.api_key, "--llm-api-key") if flags.api_key else (
             _env(env, "OPENAI_API_KEY"), "OPENAI_API_KEY")
         if not key:
-            raise FatalError("--analyzer llm needs an API key: set OPENAI_API_KEY or pass --llm-api-key "
+            raise FatalError("the llm analyzer needs an API key: set OPENAI_API_KEY or pass --llm-api-key "
                              "(a local endpoint such as Ollama or vLLM accepts any value)")
     return LLMSettings(
         model=flags.model, api_key=key, key_source=source, base_url=base_url, azure_endpoint=azure,

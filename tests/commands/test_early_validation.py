@@ -128,7 +128,8 @@ CASES = [
     case("run", ["--memory-target", "docs"], {},
          "--memory-target docs: is a folder: name a markdown file such as docs/AGENTS.md", id="memory-target-folder"),
     case("run", ["--plan-out", "{work}/docs"], {}, PLAN_OUT_FOLDER, id="plan-out-folder"),
-    case("run", ["--analyzer", "llm"], {}, "--analyzer llm needs --model NAME (the model, or the Azure deployment)",
+    case("run", ["--analyzer", "llm"], {}, "the llm analyzer needs a model: pass --model NAME or set model in the config (the model, or the Azure "
+                 "deployment)",
          id="llm-no-model"),
     case("run", ["--dry-run", "--analyzer", "llm", "--model", "m", "--llm-base-url", "localhost:11434"], {}, BAD_URL,
          id="llm-base-url"),
@@ -147,7 +148,7 @@ CASES = [
     case("learn", ["--llm-price-in", "2.5"], {},
          "--llm-price-in and --llm-price-out go together: give both to get the cost", id="price"),
     case("learn", [], {"OPENAI_API_KEY": None},
-         "--analyzer llm needs an API key: set OPENAI_API_KEY or pass --llm-api-key (a local endpoint such as Ollama "
+         "the llm analyzer needs an API key: set OPENAI_API_KEY or pass --llm-api-key (a local endpoint such as Ollama "
          "or vLLM accepts any value)", id="no-key"),
     case("learn", ["--target", "/etc/passwd"], {},
          "--target /etc/passwd: outside the repository {work}: name a file inside it", id="target-absolute"),

@@ -160,10 +160,11 @@ def test_fallback_rules_uses_the_deterministic_rules(fake: FakeOpenAI, workspace
 
 
 @pytest.mark.parametrize("argv, env, message", [
-    pytest.param(["--analyzer", "llm"], {}, "--analyzer llm needs --model NAME (the model, or the Azure deployment)",
+    pytest.param(["--analyzer", "llm"], {}, "the llm analyzer needs a model: pass --model NAME or set model in the config (the model, or the Azure "
+                 "deployment)",
                  id="no-model"),
     pytest.param(["--analyzer", "llm", "--model", "m"], {"OPENAI_API_KEY": ""},
-                 "--analyzer llm needs an API key: set OPENAI_API_KEY or pass --llm-api-key (a local endpoint such "
+                 "the llm analyzer needs an API key: set OPENAI_API_KEY or pass --llm-api-key (a local endpoint such "
                  "as Ollama or vLLM accepts any value)", id="no-key"),
 ])
 def test_configuration_errors(workspace: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, argv: list[str],

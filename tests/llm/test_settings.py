@@ -55,9 +55,10 @@ def test_resolve(argv: list[str], env: dict[str, str], expected: LLMSettings) ->
 
 @pytest.mark.parametrize("argv, env, message", [
     pytest.param([], {"OPENAI_API_KEY": KEY},
-                 "--analyzer llm needs --model NAME (the model, or the Azure deployment)", id="no-model"),
+                 "the llm analyzer needs a model: pass --model NAME or set model in the config (the model, or the Azure "
+                 "deployment)", id="no-model"),
     pytest.param(["--model", "m"], {"OPENAI_API_KEY": "  "},
-                 "--analyzer llm needs an API key: set OPENAI_API_KEY or pass --llm-api-key (a local endpoint such "
+                 "the llm analyzer needs an API key: set OPENAI_API_KEY or pass --llm-api-key (a local endpoint such "
                  "as Ollama or vLLM accepts any value)", id="no-key"),
     pytest.param(["--model", "m"], {"AZURE_OPENAI_ENDPOINT": "https://x", "OPENAI_API_KEY": KEY},
                  "Azure OpenAI (AZURE_OPENAI_ENDPOINT is set) needs a key: set AZURE_OPENAI_API_KEY or pass "
