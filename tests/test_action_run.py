@@ -236,6 +236,32 @@ def test_the_action_fetches_learns_and_opens_one_pull_request(world: World) -> N
     assert job.added_path == [] and job.added_env == {}
 
 
+def test_without_workflows_busy_ci_does_not_crowd_the_agent_runs_out(world: World) -> None:
+    # More newer runs of another workflow than fetch reads (its default max-runs is 50), none with sessions.
+    ci = fake_actions.of(world.gh).add_workflow("ci.yml")
+    now = datetime.now(timezone.utc)
+    for n in range(80):
+        run = fake_actions.of(world.gh).add_run(ci, created_at=_ago(now, minutes=n))
+        if n % 20 == 0:
+            fake_actions.of(world.gh).add_artifact(run, "coverage", data=fake_actions.zip_of({"index.html": b"<p>"}))
+    job = world.job("learn", workspace=world.repo.work)
+    result = job.run_action(world.action_dir, inputs={"dry-run": "true"})
+    assert result.outcome == "success", _logs(job)
+    assert (result.outputs["sessions"], result.outputs["recommendations"]) == ("4", "4")
+    # Found by the artifacts' names: no run of ci.yml was read.
+    assert not world.gh.requests(path=r"/actions/runs$") and len(world.gh.requests(path=r"/actions/runs/\d+$")) == 3
+
+
+def test_a_wrong_artifact_pattern_warns_naming_what_was_there(world: World) -> None:
+    job = world.job("learn", workspace=world.repo.work)
+    result = job.run_action(world.action_dir, inputs={"dry-run": "true", "artifact-pattern": "sessions-*"})
+    assert result.outcome == "success", _logs(job)
+    assert result.outputs["sessions"] == "0"
+    assert ("::warning title=headroom-ci fetch::fetch: acme/shop: no artifact named 'sessions-*' since " in _logs(job))
+    assert ("so no sessions; the artifacts there: agent-sessions-103-1-agent, agent-sessions-102-1-agent, "
+            "agent-sessions-101-1-agent: check artifact-pattern") in _logs(job)
+
+
 def test_the_config_file_fills_what_the_inputs_leave_empty(world: World) -> None:
     world.repo.push_files("main", {".github/headroom-learn.yml": (
         "# settings for headroom/learn-action\nworkflows: [agent.yml]\nsince: 7d\n"
