@@ -55,7 +55,7 @@ FORMATS = ("text", "json", "markdown")
 
 @dataclass(frozen=True)
 class LearnSettings:
-    paths: tuple[str, ...]
+    paths: tuple[str, ...] | None     # None: this machine's own sessions of the repository
     repo_path: str = "."
     target: str | None = None
     memory_target: str | None = None
@@ -190,16 +190,16 @@ def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr, env: Mappi
     set aside is said on `notes`."""
     checked = check(settings, env=env)
     repo, llm_settings, files, targets = checked.repo, checked.llm, checked.files, checked.targets
-    missing = [p for p in settings.paths if not os.path.exists(p)]
+    missing = [p for p in settings.paths or () if not os.path.exists(p)]
     if missing:
         raise FatalError(f"{missing[0]}: no such file or folder")
     # Efficacy counts only the failures of rules already in effect: none, no second look at the sessions.
     wanted = {r.failure for t in targets.values() for r in merge.read(t.text, source=t.path).in_effect if r.failure}
 
-    items = iter_paths(settings.paths) if settings.paths else local_sessions(repo.resolve())
+    items = iter_paths(settings.paths) if settings.paths is not None else local_sessions(repo.resolve())
     runs = RunLog(repo_path=str(repo.resolve()), failures=frozenset(wanted))
     miner, skipped = mine(items, repo_path=str(repo.resolve()), runs=runs)
-    if miner.stats().sessions == 0 and not settings.paths:
+    if miner.stats().sessions == 0 and settings.paths is None:
         raise FatalError(f"no agent sessions found for {repo.resolve()} (looked in {where_looked()}): "
                          "pass transcript files or folders")
     aside = miner.set_aside()
@@ -353,7 +353,7 @@ def add_learn_arguments(p: argparse._ActionsContainer) -> None:
     llm.add_arguments(p)
 
 
-def settings_from(args: argparse.Namespace, *, paths: tuple[str, ...]) -> LearnSettings:
+def settings_from(args: argparse.Namespace, *, paths: tuple[str, ...] | None) -> LearnSettings:
     return LearnSettings(
         paths=paths, repo_path=args.repo_path, target=args.target, memory_target=args.memory_target,
         apply=getattr(args, "apply", False), plan_out=getattr(args, "plan_out", None),
@@ -364,4 +364,4 @@ def settings_from(args: argparse.Namespace, *, paths: tuple[str, ...]) -> LearnS
 
 
 def from_args(args: argparse.Namespace) -> int:
-    return learn(settings=settings_from(args, paths=tuple(args.paths)), out=sys.stdout)
+    return learn(settings=settings_from(args, paths=tuple(args.paths) or None), out=sys.stdout)

@@ -125,8 +125,11 @@ def test_on_a_machine_a_second_run_downloads_nothing_and_reads_only_its_window(w
     again = world.run("--since", "2026-11-12", "--dry-run")
     assert "downloaded " not in again and again.count("skipped ") == 2
     # Runs 102 and 103 hold 3 of the 4 sessions; the whole folder would be 5.
-    assert [line.split(",")[0] for line in (first + again).splitlines() if line.startswith("headroom-ci learn: ")] == [
-        "headroom-ci learn: 4 sessions", "headroom-ci learn: 3 sessions"]
+    # A window with no run reads nothing at all: not the cached bundles, not this machine's own sessions.
+    empty = world.run("--since", "2026-11-20", "--dry-run")
+    assert [line.split(",")[0] for line in (first + again + empty).splitlines()
+            if line.startswith("headroom-ci learn: ")] == [
+        "headroom-ci learn: 4 sessions", "headroom-ci learn: 3 sessions", "headroom-ci learn: 0 sessions"]
 
 
 def test_local_sessions_folder_skips_fetching(world: World, tmp_path: Path) -> None:
