@@ -49,7 +49,6 @@ from headroom_ci.github.artifacts import iso
 from headroom_ci.github.artifacts import Listing
 from headroom_ci.github.artifacts import list_artifacts
 from headroom_ci.github.artifacts import MAX_ARCHIVE_BYTES
-from headroom_ci.github import artifacts as artifacts_module
 from headroom_ci.github.artifacts import parse_since
 from headroom_ci.github.artifacts import Query
 from headroom_ci.github.client import connect
@@ -309,7 +308,7 @@ def nothing_matched(listing: Listing, query: Query, *, repository: str) -> str:
         return (f"{head}no artifact named {query.glob!r} in {runs}{window}, so no sessions; "
                 + (f"their artifacts: {seen}: check artifact-pattern" if seen
                    else "they uploaded no artifact: does the agent job run headroom/learn-action/collect?"))
-    cut = f" (read the newest {artifacts_module.MAX_LISTED_ARTIFACTS} artifacts only: narrow it with since or workflows)" \
+    cut = f" (read the newest {listing.truncated} artifacts only: narrow it with since or workflows)" \
         if listing.truncated else ""
     if listing.left_out:
         n = listing.left_out
@@ -319,6 +318,9 @@ def nothing_matched(listing: Listing, query: Query, *, repository: str) -> str:
     if seen:
         return (f"{head}no artifact named {query.glob!r}{window}, so no sessions; the artifacts there: {seen}: "
                 f"check artifact-pattern{cut}")
+    if not any(c in query.glob for c in "*?["):  # an exact name is asked of the API: no other names come back
+        return (f"{head}no artifact named {query.glob!r}{window}, so no sessions: check artifact-pattern, and that "
+                "the agent job runs headroom/learn-action/collect")
     return (f"{head}no artifact at all{window}, so no sessions: check since, and that the agent job runs "
             "headroom/learn-action/collect")
 

@@ -7,6 +7,7 @@ answers 302 to blob storage on another host that must never see the token.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
 import json
 import os
@@ -20,6 +21,7 @@ from datetime import timedelta
 from datetime import timezone
 from pathlib import Path
 from typing import Any
+from typing import NamedTuple
 from urllib.parse import urljoin
 from urllib.parse import urlsplit
 
@@ -114,7 +116,7 @@ class Listing:
     artifacts: tuple[ArtifactInfo, ...]  # whose names match, expired ones included
     others: tuple[str, ...] = ()         # names of the runs' artifacts the glob did not take, for a warning
     left_out: int = 0                    # runs whose artifacts matched but that the filters left out
-    truncated: bool = False              # the listing stopped at MAX_LISTED_ARTIFACTS
+    truncated: int = 0                   # the listing stopped after this many artifacts
 
 
 def iso(when: datetime) -> str:
@@ -313,8 +315,11 @@ def _by_workflow(repo: Repository, settings: GitHubSettings, query: Query) -> Li
 def _by_name(repo: Repository, settings: GitHubSettings, query: Query) -> Listing:
     exact = not any(c in query.glob for c in "*?[")
     pages = repo.get_artifacts(name=query.glob) if exact else repo.get_artifacts()
+    # The artifact's time was held to `since` already: a run that began just before it still counts.
+    per_run = dataclasses.replace(query, since=None)
     accepted: dict[int, RunInfo] = {}
-    refused: set[int] = set()
+    refused: set[int] = set()   # left out by the filters
+    gone: set[int] = set()      # deleted since the artifact was listed
     found: dict[int, list[Artifact]] = {}
     others: dict[str, None] = {}
     scanned = 0
@@ -330,30 +335,50 @@ def _by_name(repo: Repository, settings: GitHubSettings, query: Query) -> Listin
         if not name_matches(art.name, query.glob):
             others.setdefault(art.name)
             continue
-        run_id = _run_id(art)
-        if run_id is None or run_id in refused:
+        origin = _origin(art)
+        if origin is None or origin.id in refused or origin.id in gone:
             continue
-        if run_id not in accepted:
+        if origin.id not in accepted:
             if len(accepted) >= query.max_runs:
                 continue  # an older run's artifact between the accepted runs' own
-            info = _get_run(repo, run_id)
-            if info is None or not run_matches(info, query, repository=settings.repo):
-                refused.add(run_id)
+            # What the artifact says of its run decides first: a run left out costs no request.
+            if ((query.branch is not None and origin.branch is not None and origin.branch != query.branch)
+                    or (not query.forks and origin.head_repo_id is not None and origin.head_repo_id != repo.id)):
+                refused.add(origin.id)
                 continue
-            accepted[run_id] = info
+            info = _get_run(repo, origin.id)
+            if info is None:
+                gone.add(origin.id)
+                continue
+            if not run_matches(info, per_run, repository=settings.repo):
+                refused.add(origin.id)
+                continue
+            accepted[origin.id] = info
             oldest = info.created_at if oldest is None else min(oldest, info.created_at)
-        found.setdefault(run_id, []).append(art)
+        found.setdefault(origin.id, []).append(art)
     chosen = newest(accepted.values(), query.max_runs)
     artifacts = tuple(_artifact_info(a, info) for info in chosen
                       for a in sorted(found[info.id], key=lambda a: a.id))
     return Listing(chosen, artifacts, tuple(others), left_out=len(refused),
-                   truncated=scanned > MAX_LISTED_ARTIFACTS)
+                   truncated=MAX_LISTED_ARTIFACTS if scanned > MAX_LISTED_ARTIFACTS else 0)
 
 
-def _run_id(art: Artifact) -> int | None:
+class _Origin(NamedTuple):
+    id: int
+    branch: str | None
+    head_repo_id: int | None
+
+
+def _origin(art: Artifact) -> _Origin | None:
+    """The run an artifact names (`workflow_run`: its id, head branch and head repository)."""
     run = art.raw_data.get("workflow_run")
-    run_id = run.get("id") if isinstance(run, dict) else None
-    return run_id if isinstance(run_id, int) and not isinstance(run_id, bool) else None
+    if not isinstance(run, dict):
+        return None
+    run_id, branch, head = run.get("id"), run.get("head_branch"), run.get("head_repository_id")
+    if not isinstance(run_id, int) or isinstance(run_id, bool):
+        return None
+    return _Origin(run_id, branch if isinstance(branch, str) else None,
+                   head if isinstance(head, int) and not isinstance(head, bool) else None)
 
 
 def _get_run(repo: Repository, run_id: int) -> RunInfo | None:

@@ -165,6 +165,12 @@ def _fork_json(gh: FakeGitHub, full_name: str) -> dict[str, Any]:
             "url": f"{gh.api_url}/repos/{full_name}", "html_url": f"https://github.com/{full_name}"}
 
 
+def _head_repo_id(gh: FakeGitHub, run: Run) -> int:
+    # The repository's own id (1) for its own runs, whatever case the run's name was given in.
+    own = run.head_repo is None or run.head_repo.lower() == gh.full_name.lower()
+    return 1 if own else int(_fork_json(gh, run.head_repo or "")["id"])
+
+
 def artifact_json(gh: FakeGitHub, art: Artifact) -> dict[str, Any]:
     base = f"{gh.api_url}/repos/{gh.full_name}/actions/artifacts/{art.id}"
     expires = _parse(art.created_at) + timedelta(days=90)
@@ -174,7 +180,7 @@ def artifact_json(gh: FakeGitHub, art: Artifact) -> dict[str, Any]:
             "created_at": art.created_at, "updated_at": art.created_at,
             "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "workflow_run": {"id": art.run.id, "repository_id": 1,
-                             "head_repository_id": 1 if art.run.head_repo is None else _fork_json(gh, art.run.head_repo)["id"],
+                             "head_repository_id": _head_repo_id(gh, art.run),
                              "head_branch": art.run.branch, "head_sha": art.run.sha}}
 
 

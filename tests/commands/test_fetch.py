@@ -211,6 +211,9 @@ def test_exit_1_when_every_download_fails(gh: FakeGitHub, tmp_path: Path) -> Non
                  "agent-sessions-gemini, agent-sessions-slip, agent-sessions-bomb, agent-sessions-gone, "
                  "agent-sessions-old, agent-sessions-codex, coverage, agent-sessions-claude: check artifact-pattern",
                  id="a-wrong-pattern-names-what-was-there"),
+    pytest.param({"glob": "agent-sessions"},
+                 "no artifact named 'agent-sessions', so no sessions: check artifact-pattern, and that the agent job "
+                 "runs headroom/learn-action/collect", id="a-wrong-exact-name"),
     pytest.param({"since": datetime(2030, 1, 1, tzinfo=timezone.utc)},
                  "no artifact at all since 2030-01-01T00:00:00Z, so no sessions: check since, and that the agent "
                  "job runs headroom/learn-action/collect", id="an-empty-window"),

@@ -279,9 +279,25 @@ def test_runs_left_out_by_the_filters_are_counted(gh: FakeGitHub) -> None:
     acts.add_artifact(gone, "agent-sessions-claude", id=402)
     acts.runs.remove(gone)  # deleted after it uploaded: its artifact is still listed for a while
     listing = _listing(gh, Query())
-    assert ([r.id for r in listing.runs], listing.left_out) == ([204, 203, 202, 201], 2)
+    # The fork's run is left out by what its artifact says, without a request; the deleted one is not "left out".
+    assert ([r.id for r in listing.runs], listing.left_out) == ([204, 203, 202, 201], 1)
+    assert sorted(r.path.rsplit("/", 1)[1] for r in gh.requests("GET", r"/actions/runs/\d+$")) == [
+        "201", "202", "203", "204", "207"]
     forks = _listing(gh, Query(forks=True))
-    assert ([r.id for r in forks.runs], forks.left_out) == ([206, 204, 203, 202, 201], 1)
+    assert ([r.id for r in forks.runs], forks.left_out) == ([206, 204, 203, 202, 201], 0)
+
+
+def test_a_branch_filter_costs_no_request_for_the_runs_it_leaves_out(gh: FakeGitHub) -> None:
+    listing = _listing(gh, Query(branch="dev"))
+    assert ([r.id for r in listing.runs], listing.left_out) == ([202], 3)
+    assert [r.path for r in gh.requests("GET", r"/actions/runs/\d+$")] == ["/repos/acme/shop/actions/runs/202"]
+
+
+def test_a_run_that_began_before_since_counts_by_its_artifact(gh: FakeGitHub) -> None:
+    acts = fake_actions.of(gh)
+    long = acts.add_run(acts.workflows[0], id=206, created_at="2026-11-09T23:00:00Z")
+    acts.add_artifact(long, "agent-sessions-late", id=401, created_at="2026-11-10T01:00:00Z")
+    assert _list(gh, Query(since=_at("2026-11-10T00:00:00Z"))) == ([206], [401])
 
 
 def test_a_glob_that_matches_nothing_stops_after_a_bounded_listing(gh: FakeGitHub,
@@ -289,11 +305,10 @@ def test_a_glob_that_matches_nothing_stops_after_a_bounded_listing(gh: FakeGitHu
     monkeypatch.setattr(artifacts_module, "MAX_LISTED_ARTIFACTS", 3)
     listing = _listing(gh, Query(glob="nothing-*"))
     assert (listing.runs, listing.others, listing.truncated) == ((), ("agent-sessions-claude", "agent-sessions-old",
-                                                                       "agent-sessions-nightly"), True)
-    assert (_listing(gh, Query(glob="*")).truncated, _listing(gh, Query(glob="nothing-*", max_runs=1)).truncated) == (
-        True, True)
+                                                                       "agent-sessions-nightly"), 3)
+    assert _listing(gh, Query(glob="*")).truncated == 3
     monkeypatch.setattr(artifacts_module, "MAX_LISTED_ARTIFACTS", 6)
-    assert _listing(gh, Query(glob="nothing-*")).truncated is False
+    assert _listing(gh, Query(glob="nothing-*")).truncated == 0
 
 
 def test_list_sends_the_filters_and_stops_paging_at_max_runs(gh: FakeGitHub) -> None:
