@@ -319,6 +319,18 @@ class FileVersion:
     complete: bool = True  # False: a shallow clone's oldest commit; what came before it is unknown
 
 
+def is_full_checkout(repo_path: str | Path) -> bool:
+    """Whether `repo_path` lies in a git working tree with a commit checked out in full (not a
+    sparse checkout): only then does a missing file say the repository has no such file."""
+    try:
+        repo = git.Repo(repo_path, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return False
+    if repo.bare or _run(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")[0] != 0:
+        return False
+    return str(_run(repo, "config", "--bool", "core.sparseCheckout")[1]).strip() != "true"
+
+
 def file_history(repo_path: str | Path, path: str, *, ref: str = "HEAD", limit: int = 200) -> list[FileVersion]:
     """The versions of `path` (relative to `repo_path`) along `ref`'s first-parent line, oldest
     first: a merged pull request shows as its merge commit, dated when it reached the branch.

@@ -235,3 +235,26 @@ def test_file_history_of_a_shallow_clone_marks_its_oldest_commit(tmp_path: Path)
     shallow.push_files("main", {"AGENTS.md": "two\n"})
     git(tmp_path, "clone", "--quiet", "--depth", "1", f"file://{shallow.bare}", str(tmp_path / "clone"))
     assert [(v.text, v.complete) for v in gitops.file_history(tmp_path / "clone", "AGENTS.md")] == [("two\n", False)]
+
+
+@pytest.mark.parametrize(("setup", "full"), [
+    pytest.param("clone", True, id="a-clone"),
+    pytest.param("subfolder", True, id="a-folder-in-a-clone"),
+    pytest.param("sparse", False, id="a-sparse-checkout"),
+    pytest.param("no-commit", False, id="git-init-only"),
+    pytest.param("plain", False, id="no-git"),
+])
+def test_is_full_checkout(repo: GitFixture, tmp_path: Path, setup: str, full: bool) -> None:
+    where = repo.work
+    if setup == "subfolder":
+        where = repo.work / "docs"
+        where.mkdir()
+    elif setup == "sparse":
+        git(repo.work, "sparse-checkout", "set", "docs")
+    elif setup == "no-commit":
+        where = tmp_path / "new"
+        git(tmp_path, "init", "--quiet", str(where))
+    elif setup == "plain":
+        where = tmp_path / "plain"
+        where.mkdir()
+    assert gitops.is_full_checkout(where) is full

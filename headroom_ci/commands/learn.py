@@ -240,8 +240,9 @@ def lifecycle(repo: Path, target: TargetFile, runs: RunLog, *, retire_after: int
     since = efficacy.since_dates((v.committed_at if v.complete else None, v.text) for v in history)
     effects = efficacy.measure(current.in_effect, since, runs.runs)
     facts = retire.Facts(exists=lambda p: _exists(repo, p), defined=lambda m: _names(repo, m))
-    # A folder with nothing but its context files (no checkout) says nothing about paths and scripts.
-    checked_out = _checked_out(repo)
+    # Only a full checkout says what the repository lacks: not a folder outside git, a clone with no
+    # commit yet, or a sparse checkout whose other folders are simply not there.
+    checked_out = gitops.is_full_checkout(repo)
     retiring = retire.contradicted(current.in_effect, facts) if checked_out else {}
     if retire_after:
         now = datetime.strptime(today(), "%Y-%m-%d").replace(tzinfo=timezone.utc)
@@ -251,15 +252,6 @@ def lifecycle(repo: Path, target: TargetFile, runs: RunLog, *, retire_after: int
                      tombstones=tombstones.from_history(history, current.record), effects=tuple(effects),
                      contradicts=lambda content: retire.contradiction(content, facts) if checked_out else None)
 
-
-_NOT_A_CHECKOUT = frozenset({".git", ".github", "AGENTS.md", "CLAUDE.md", "CLAUDE.local.md", "GEMINI.md"})
-
-
-def _checked_out(repo: Path) -> bool:
-    try:
-        return any(entry.name not in _NOT_A_CHECKOUT for entry in os.scandir(repo))
-    except OSError:
-        return False
 
 
 def _names(repo: Path, manifest: str) -> frozenset[str] | None:

@@ -11,6 +11,7 @@ import pytest
 
 from headroom_ci.main import main
 from testing.examples import example_files
+from testing.gitrepo import git
 
 EXAMPLE_AGENTS = Path(__file__).resolve().parents[2] / "examples" / "repo" / "AGENTS.md"
 BLOCK = """\
@@ -54,6 +55,13 @@ def workspace(tmp_path: Path) -> tuple[Path, Path]:
     (repo / "services/api/app/models").mkdir(parents=True)
     (repo / "services/api/app/models/user.py").write_text("")
     return sessions, repo
+
+
+def _check_out(repo: Path) -> None:
+    """The workspace as a clone's checkout (only one says what the repository lacks)."""
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "seed")
 
 
 def test_dry_run_prints_rules_and_diff_and_writes_nothing(workspace: tuple[Path, Path],
@@ -254,6 +262,7 @@ def test_a_deleted_rule_is_held_back_unless_include_rejected(workspace: tuple[Pa
 def test_a_rule_the_repository_contradicts_is_retired_with_its_reason(workspace: tuple[Path, Path],
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
     sessions, repo = workspace
+    _check_out(repo)
     agents = repo / "AGENTS.md"
     assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 0
     path_rule = next(line for line in agents.read_text().splitlines() if "does not exist" in line)
@@ -283,6 +292,7 @@ def test_a_rule_the_repository_contradicts_is_retired_with_its_reason(workspace:
 def test_a_rule_the_repository_already_contradicts_is_not_added(workspace: tuple[Path, Path],
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     sessions, repo = workspace
+    _check_out(repo)
     (repo / "services/api/app/models/user.py").unlink()
     assert main(["learn", str(sessions), "--repo-path", str(repo), "--apply"]) == 0
     out = capsys.readouterr().out
@@ -294,10 +304,10 @@ def test_a_rule_the_repository_already_contradicts_is_not_added(workspace: tuple
     assert (repo / "AGENTS.md").read_bytes() == written  # and nothing flips on the next run
 
 
-def test_a_folder_with_only_its_context_file_contradicts_nothing(tmp_path: Path, workspace: tuple[Path, Path],
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    # No checkout (the README's example repository, a learn job without actions/checkout): no facts,
-    # so a rule is neither kept out nor retired for a path the folder lacks.
+def test_a_folder_that_is_no_checkout_contradicts_nothing(tmp_path: Path, workspace: tuple[Path, Path],
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # Not a git checkout (a learn job without actions/checkout; gitops.is_full_checkout says which are):
+    # no facts, so a rule is neither kept out nor retired for a path the folder lacks.
     sessions, _ = workspace
     bare = tmp_path / "bare"
     bare.mkdir()

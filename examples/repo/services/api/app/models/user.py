@@ -1,0 +1,3 @@
+class User:
+    id: int
+    email: str
