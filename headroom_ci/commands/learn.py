@@ -87,7 +87,7 @@ def contained(repo: Path, path: Path, *, flag: str, given: str) -> Path:
         os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # a link to itself, or a loop of links (a dangling link is a new file)
-            raise FatalError(f"{name}: a loop of links ({exc.strerror}): point it at a file") from None
+            raise FatalError(f"{name}: a link in a loop of links: point it at a file") from None
     real = Path(os.path.realpath(path))
     top = Path(os.path.realpath(repo))
     if real != top and top not in real.parents:

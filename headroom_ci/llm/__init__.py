@@ -8,10 +8,10 @@ environment without importing the SDK, so `learn --analyzer rules` never loads i
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from urllib.parse import urlsplit
 
 from headroom_ci.cli import decimal
 from headroom_ci.cli import whole
@@ -89,6 +89,18 @@ def add_arguments(p: argparse._ActionsContainer) -> None:
                         "rules (the deterministic rules)")
 
 
+def _http_url(url: str) -> bool:
+    """An http(s) URL with a host (and a port, if any, that is a number): what the SDK can call."""
+    if any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
 def flags_from(args: argparse.Namespace) -> LLMFlags:
     return LLMFlags(
         analyzer=args.analyzer, model=args.model, base_url=args.llm_base_url, api_key=args.llm_api_key,
@@ -117,7 +129,7 @@ def resolve(flags: LLMFlags, env: Mapping[str, str]) -> LLMSettings | None:
     for url, source in ((base_url, "--llm-base-url" if flags.base_url else "OPENAI_BASE_URL"),
                         (None if base_url else _env(env, "AZURE_OPENAI_ENDPOINT"), "AZURE_OPENAI_ENDPOINT")):
         # Checked here, before any session is read: the SDK would say so only at the first request.
-        if url and not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", url):
+        if url and not _http_url(url):
             raise FatalError(f"{source} {url!r}: not an http(s) URL: give one such as http://localhost:11434/v1")
     # Azure only when no OpenAI-compatible endpoint is named: an explicit base URL wins.
     azure = None if base_url else _env(env, "AZURE_OPENAI_ENDPOINT")

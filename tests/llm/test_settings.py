@@ -68,6 +68,12 @@ def test_resolve(argv: list[str], env: dict[str, str], expected: LLMSettings) ->
                  id="azure-no-version"),
     pytest.param(["--model", "m", "--llm-price-in", "1"], {"OPENAI_API_KEY": KEY},
                  "--llm-price-in and --llm-price-out go together: give both to get the cost", id="half-a-price"),
+    pytest.param(["--model", "m", "--llm-base-url", "http://localhost:abc/v1"], {"OPENAI_API_KEY": KEY},
+                 "--llm-base-url 'http://localhost:abc/v1': not an http(s) URL: give one such as "
+                 "http://localhost:11434/v1", id="a-port-that-is-no-number"),
+    pytest.param(["--model", "m", "--llm-base-url", "http:///v1"], {"OPENAI_API_KEY": KEY},
+                 "--llm-base-url 'http:///v1': not an http(s) URL: give one such as http://localhost:11434/v1",
+                 id="no-host"),
 ])
 def test_resolve_errors(argv: list[str], env: dict[str, str], message: str) -> None:
     with pytest.raises(FatalError) as exc:
@@ -89,3 +95,9 @@ def test_the_key_never_shows_in_a_repr() -> None:
     settings = LLMSettings(model="m", api_key="sk-very-secret")
     flags = LLMFlags(api_key="sk-very-secret")
     assert "sk-very-secret" not in repr(settings) + repr(flags)
+
+
+def test_an_upper_case_scheme_is_an_http_url() -> None:
+    settings = resolve(parse("--analyzer", "llm", "--model", "m", "--llm-base-url", "HTTPS://models.example.com/v1"),
+                       {"OPENAI_API_KEY": KEY})
+    assert settings is not None and settings.base_url == "HTTPS://models.example.com/v1"
