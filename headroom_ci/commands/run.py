@@ -43,7 +43,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_renamed(g, "--sessions-path", "--sessions", dest="sessions", metavar="DIR",
                 help="read sessions from this folder instead of fetching")
     g.add_argument("--out", metavar="DIR",
-                   help="where fetched bundles go (default: $RUNNER_TEMP/headroom-sessions, else a temp folder)")
+                   help="where fetched bundles go (default: $RUNNER_TEMP/headroom-sessions in Actions, else "
+                        "~/.cache/headroom-ci/OWNER/NAME/sessions)")
     add_renamed(g, "--workflows", "--workflow", dest="workflow", action="append", type=csv, default=[],
                 metavar="FILE|ID",
                    help="only runs of this workflow; repeatable")

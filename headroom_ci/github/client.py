@@ -85,7 +85,7 @@ def resolve(*, repo: str | None, token: str | None, api_url: str | None, origin_
     if not name:
         raise GitHubError("no repository: pass --github-repo OWNER/NAME, or set GITHUB_REPOSITORY, "
                           "or run inside a clone whose origin is on GitHub")
-    if not re.fullmatch(r"[\w.-]+/[\w.-]+", name):
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", name) or any(part in (".", "..") for part in name.split("/")):
         raise GitHubError(f"--github-repo {name!r}: expected OWNER/NAME")
     # GH_TOKEN is the GitHub CLI's variable; `gh auth token` a developer's login.
     secret = token or env.get("GITHUB_TOKEN") or env.get("GH_TOKEN") or gh_token(api, env=env)

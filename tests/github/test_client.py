@@ -131,6 +131,24 @@ def test_an_origin_not_on_github_names_the_flag_and_hides_credentials() -> None:
                               "pass --github-repo OWNER/NAME")
 
 
+@pytest.mark.parametrize("repo", [
+    pytest.param("acme", id="no-slash"), pytest.param("acme/shop/x", id="a-path"),
+    pytest.param("../..", id="parent-folders"), pytest.param("acme/..", id="a-dot-dot-name"),
+    pytest.param("acme/shop tools", id="a-space"),
+])
+def test_a_repository_that_is_not_owner_slash_name_is_refused(repo: str) -> None:
+    from headroom_ci.github.client import GitHubError
+    from headroom_ci.github.client import resolve
+    with pytest.raises(GitHubError) as exc:
+        resolve(repo=repo, token="t", api_url=None, origin_url=None, env={})
+    assert str(exc.value) == f"--github-repo {repo!r}: expected OWNER/NAME"
+
+
+def test_a_dot_starts_a_repository_name_github_allows() -> None:
+    from headroom_ci.github.client import resolve
+    assert resolve(repo="acme/.github", token="t", api_url=None, origin_url=None, env={}).repo == "acme/.github"
+
+
 @pytest.mark.parametrize("env, gh_says, expected", [
     pytest.param({"GITHUB_TOKEN": "from-github-token", "GH_TOKEN": "from-gh-token"}, "from-gh", "from-github-token",
                  id="github-token-first"),
