@@ -41,14 +41,9 @@ class Lifecycle:
     contradicts: Callable[[str], str | None] = lambda content: None  # why the repository says a rule is wrong
 
 
-def _recorded(target: TargetFile, rec: Recommendation) -> bool:
-    return any(e.fingerprint == rec.fingerprint for e in merge.read(target.text, source=target.path).record)
-
-
-def _retired(target: TargetFile, rec: Recommendation) -> bool:
-    """Whether the block records the rule as retired (its record keeps no failure id to match)."""
-    return any(e.state == "retired" and e.fingerprint == rec.fingerprint
-               for e in merge.read(target.text, source=target.path).record)
+def _states(target: TargetFile) -> dict[str, str]:
+    """fingerprint → state of every rule the block records (in effect, retired, ...)."""
+    return {e.fingerprint: e.state for e in merge.read(target.text, source=target.path).record}
 
 
 def rule_of(rec: Recommendation, findings: Sequence[Finding]) -> merge.Rule:
@@ -106,21 +101,21 @@ def propose(findings: Sequence[Finding], stats: Stats, *, repo: str, targets: Ma
     what the repository names (packages, URLs), which a rule's commands may use."""
     recs: list[Recommendation] = []
     dropped: list[Dropped] = list(rejected)
+    states = {role: _states(target) for role, target in targets.items()}
     for rec in (recommend(findings) if candidates is None else candidates):
         reason = _unsafe(rec, facts)
+        state = states.get(rec.target, {}).get(rec.fingerprint)
+        # A rule in effect is the retirement's to judge; a new or retired one the repository contradicts
+        # is kept out (else it is added now and retired by the same test on the next run).
+        why = None if state not in (None, "retired") else (
+            (lifecycles or {}).get(rec.target, Lifecycle()).contradicts(rec.content))
         if reason:
             dropped.append(Dropped(rec.fingerprint, rec.content, f"unsafe: {reason}"))
         elif rec.target not in targets:
             dropped.append(Dropped(rec.fingerprint, rec.content, f"no {rec.target} file given"))
-        elif _retired(targets[rec.target], rec) and (
-                why := (lifecycles or {}).get(rec.target, Lifecycle()).contradicts(rec.content)):
-            # Retired because the repository said no, and it still does: not proposed again meanwhile.
-            dropped.append(Dropped(rec.fingerprint, rec.content,
-                                   f"retired, and the repository still contradicts it: {why}"))
-        elif not _recorded(targets[rec.target], rec) and (
-                why := (lifecycles or {}).get(rec.target, Lifecycle()).contradicts(rec.content)):
-            # The same test that retires a rule keeps a new one out: added now, retired next run.
-            dropped.append(Dropped(rec.fingerprint, rec.content, f"the repository contradicts it: {why}"))
+        elif why:
+            dropped.append(Dropped(rec.fingerprint, rec.content, f"retired, and the repository still contradicts it: "
+                                   f"{why}" if state == "retired" else f"the repository contradicts it: {why}"))
         else:
             recs.append(rec)
     targets_out = []
