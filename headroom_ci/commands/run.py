@@ -112,7 +112,7 @@ def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.en
         # None of them (nothing matched) is no sessions, never the folder's older ones or this machine's own.
         learned = learn_cmd.make_plan(learn_cmd.settings_from(args, paths=tuple(str(p) for p in bundles)), env=env)
         learn_cmd.write_plan(learned.plan, plan_out)
-        actions.untrusted(render.text(learned.plan, olds=learned.olds, applied=None), out=out, env=env)
+        actions.untrusted(render.text(learned.plan, olds=learned.olds, applied=False, closing=False), out=out, env=env)
     learn_cmd.report_to_actions(learned.plan, learned.olds, plan_path=plan_out, llm_report=learned.report, env=env)
 
     if args.dry_run:

@@ -66,8 +66,9 @@ def _effect_cells(plan: Plan) -> list[tuple[str, str, str, str, str]]:
             for r in plan.rules_in_effect]
 
 
-def text(plan: Plan, *, olds: Sequence[str | None], applied: bool | None, plan_out: str | None = None) -> str:
-    """`applied` None: the caller says what becomes of the plan (`run`, which has no --apply)."""
+def text(plan: Plan, *, olds: Sequence[str | None], applied: bool, plan_out: str | None = None,
+         closing: bool = True) -> str:
+    """`closing`: end with what became of the plan (learn's; `run`, which has no --apply, says its own)."""
     out = [f"headroom-ci learn: {summary(plan)}"]
     if plan.recommendations:
         out.append(f"\n{len(plan.recommendations)} rules:")
@@ -91,14 +92,14 @@ def text(plan: Plan, *, olds: Sequence[str | None], applied: bool | None, plan_o
             out += ["", patch.rstrip("\n")]
         else:
             out.append(f"\n{change.path}: unchanged")
-    if plan.changed and applied:
-        out.append(f"\nWritten: {', '.join(c.path for c in plan.targets if c.new_content is not None)}.")
-    elif plan.changed and applied is None:
+    if not closing or not plan.changed:
         pass
-    elif plan.changed and plan_out:
+    elif applied:
+        out.append(f"\nWritten: {', '.join(c.path for c in plan.targets if c.new_content is not None)}.")
+    elif plan_out:
         out.append(f"\nDry run: the context file is unchanged (--apply writes the change); "
                    f"`headroom-ci pr --plan {plan_out}` proposes it.")
-    elif plan.changed:
+    else:
         out.append("\nDry run: nothing written (--apply writes the change).")
     if plan_out:
         out.append(f"Plan written to {plan_out}.")
