@@ -31,6 +31,7 @@ if str(REPO) not in sys.path:
 from headroom_ci.main import _parser  # noqa: E402
 from headroom_ci.commands import run as run_cmd  # noqa: E402
 from testing.examples import example_files  # noqa: E402
+from testing.examples import example_repo  # noqa: E402
 from testing.fake_github import actions as fake_actions  # noqa: E402
 from testing.fake_github import FakeGitHub  # noqa: E402
 from testing.fake_github import pulls as fake_pulls  # noqa: E402
@@ -51,8 +52,7 @@ def description() -> str:
         try:
             os.environ.update(isolated_env(root / "home"))
             os.environ["SOURCE_DATE_EPOCH"] = "1795219200"   # 2026-11-21: the block's date
-            agents = (REPO / "examples" / "repo" / "AGENTS.md").read_text(encoding="utf-8")
-            repo = make_repo(root / "git", {"AGENTS.md": agents, "services/api/app/models/user.py": ""})
+            repo = make_repo(root / "git", example_repo())
             with FakeGitHub() as gh:
                 fake_pulls.use_bare(gh, repo.bare)
                 state = fake_actions.of(gh)

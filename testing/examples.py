@@ -114,6 +114,15 @@ def _manifest(run_id: str, day: int) -> bytes:
     return json.dumps(manifest(repository="acme/shop", run=run), indent=2).encode() + b"\n"
 
 
+EXAMPLE_REPO = Path(__file__).resolve().parents[1] / "examples" / "repo"
+
+
+def example_repo() -> dict[str, str]:
+    """The files of examples/repo, the repository the sessions ran in, by repo-relative path."""
+    return {p.relative_to(EXAMPLE_REPO).as_posix(): p.read_text(encoding="utf-8")
+            for p in sorted(EXAMPLE_REPO.rglob("*")) if p.is_file()}
+
+
 def example_files() -> dict[str, bytes]:
     a, b = "0b6f2c9e-1d4a-4e8b-9f3c-5a7d2e1b8c40", "9e3a7d15-6c2b-4f0e-8d9a-1b4c7e2f5a63"
     return {

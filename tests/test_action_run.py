@@ -50,6 +50,7 @@ from testing.action_runner import StandIn
 from testing.action_runner import StepResult
 from testing.examples import claude_run
 from testing.examples import example_files
+from testing.examples import example_repo
 from testing.examples import ROOT
 from testing.fake_github import actions as fake_actions
 from testing.fake_github import FakeGitHub
@@ -152,7 +153,7 @@ class World:
 
 @contextmanager
 def _world(tmp_path: Path, action_dir: Path, venv: Path, *, seeded: bool) -> Iterator[World]:
-    repo = make_repo(tmp_path / "git", {"AGENTS.md": EXAMPLE_AGENTS})
+    repo = make_repo(tmp_path / "git", example_repo())
     env = runner_env(tmp_path / "home", tmp_path / "tools")
     with FakeGitHub() as gh:
         fake_pulls.use_bare(gh, repo.bare)
@@ -364,9 +365,7 @@ def _commit_block_on_main(world: World, *, days_before: int) -> str:
     done = subprocess.run([sys.executable, "-m", "headroom_ci", "learn", str(sessions), "--repo-path",
                            str(world.repo.work), "--apply"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    # The file the path rule names as the right one: without it the repository contradicts the rule.
-    (world.repo.work / "services/api/app/models").mkdir(parents=True)
-    (world.repo.work / "services/api/app/models/user.py").write_text("")
+    # (examples/repo, the checkout, holds the file the path rule names as the right one.)
     subprocess.run(["git", "add", "--all"], cwd=world.repo.work, env=env, check=True)
     when = (datetime(2026, 11, 21, 12, tzinfo=timezone.utc) - timedelta(days=days_before)).isoformat()
     for args in (["commit", "--quiet", "-am", "Adopt the learned rules"], ["push", "--quiet", "origin", "main"]):

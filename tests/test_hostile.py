@@ -31,6 +31,7 @@ from headroom_ci.sessions.load import read_paths
 from headroom_ci.sessions.model import Run
 from testing import hostile as h
 from testing.examples import example_files
+from testing.examples import example_repo
 from testing.fake_github import actions as fake_actions
 from testing.fake_github import FakeGitHub
 from testing.fake_github import pulls as fake_pulls
@@ -134,7 +135,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         for var in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_HOME", "XDG_DATA_HOME", "OPENAI_API_KEY"):
             mp.delenv(var, raising=False)
         mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
-        repo = make_repo(root / "git", {"AGENTS.md": EXAMPLE_AGENTS.read_text()})
+        repo = make_repo(root / "git", example_repo())
         w = World(root, gh, repo)
         collected = _collect(root, w, mp)
         for var in ("GITHUB_WORKSPACE", "RUNNER_TEMP", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT"):

@@ -13,6 +13,7 @@ from headroom_ci.learning.block import find_block
 from headroom_ci.main import _parser
 from headroom_ci.commands import run as run_cmd
 from testing.examples import example_files
+from testing.examples import example_repo
 from testing.fake_github import actions as fake_actions
 from testing.fake_github import FakeGitHub
 from testing.fake_github import pulls as fake_pulls
@@ -47,7 +48,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     for key, value in isolated_env(tmp_path / "home").items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795219200")
-    repo = make_repo(tmp_path / "git", {"AGENTS.md": EXAMPLE_AGENTS.read_text()})
+    repo = make_repo(tmp_path / "git", example_repo())
     with FakeGitHub() as gh:
         fake_pulls.use_bare(gh, repo.bare)
         state = fake_actions.of(gh)
