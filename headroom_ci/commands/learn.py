@@ -185,10 +185,12 @@ def writable(path: str, *, flag: str) -> None:
         raise FatalError(f"{flag} {path}: cannot write there (permission denied)")
 
 
-def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr, env: Mapping[str, str] = os.environ) -> Learned:
+def make_plan(settings: LearnSettings, *, notes: TextIO = sys.stderr, env: Mapping[str, str] = os.environ,
+              checked: Checked | None = None) -> Learned:
     """Read, mine and propose: everything learn does short of writing and printing; what was
-    set aside is said on `notes`."""
-    checked = check(settings, env=env)
+    set aside is said on `notes`. `checked`: what check() gave for these settings, when the caller
+    ran it already (run does, before it fetches)."""
+    checked = checked or check(settings, env=env)
     repo, llm_settings, files, targets = checked.repo, checked.llm, checked.files, checked.targets
     missing = [p for p in settings.paths or () if not os.path.exists(p)]
     if missing:

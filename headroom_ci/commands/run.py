@@ -86,7 +86,7 @@ def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.en
         pr_cmd.where_to_propose(pr_settings, env=env)
         if args.base and not gitops.remote_heads(args.repo_path, args.remote, [args.base]):
             raise FatalError(f"--base {args.base}: no such branch on the remote {args.remote}")
-    learn_cmd.check(learn_cmd.settings_from(args, paths=None), env=env)
+    checked = learn_cmd.check(learn_cmd.settings_from(args, paths=None), env=env)
     if args.sessions:
         sessions = Path(args.sessions)
         if not sessions.is_dir():
@@ -110,7 +110,8 @@ def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.en
     plan_out = plan_out or str(sessions.parent / "headroom-plan.json")
     with actions.group("learn", out=out, env=env):
         # None of them (nothing matched) is no sessions, never the folder's older ones or this machine's own.
-        learned = learn_cmd.make_plan(learn_cmd.settings_from(args, paths=tuple(str(p) for p in bundles)), env=env)
+        learned = learn_cmd.make_plan(learn_cmd.settings_from(args, paths=tuple(str(p) for p in bundles)), env=env,
+                                      checked=checked)
         learn_cmd.write_plan(learned.plan, plan_out)
         actions.untrusted(render.text(learned.plan, olds=learned.olds, applied=False, closing=False), out=out, env=env)
     learn_cmd.report_to_actions(learned.plan, learned.olds, plan_path=plan_out, llm_report=learned.report, env=env)
