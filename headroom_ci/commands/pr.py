@@ -141,6 +141,9 @@ def summary(result: PrResult) -> str:
     return "\n".join(lines + [f"- {inert.markdown(note)}" for note in result.notes]) + "\n"
 
 
+_NO_BASE = "the base branch {base} does not exist on {remote}: pass --base"
+
+
 def where_to_propose(s: PrSettings, *, env: Mapping[str, str] = os.environ) -> GitHubSettings:
     """The repository, token and API the pull request goes to, every setting checked: `run`
     calls it before it learns, so a wrong remote or branch costs no fetch or model call."""
@@ -156,6 +159,8 @@ def where_to_propose(s: PrSettings, *, env: Mapping[str, str] = os.environ) -> G
     if s.base == s.branch:
         raise UsageError(f"--branch {s.branch} is the base branch: headroom-ci never pushes to the base")
     check_names(s)
+    if s.base is not None and not gitops.remote_heads(s.repo_path, s.remote, [s.base]):
+        raise UsageError(_NO_BASE.format(base=s.base, remote=s.remote))
     return resolve(repo=s.github_repo, token=s.token, api_url=s.api_url, origin_url=origin, env=env)
 
 
@@ -297,7 +302,7 @@ def _publish(pulls: Pulls, s: PrSettings, current: Pull | None, proposal: Propos
 def _remote_state(s: PrSettings, base: str) -> _State:
     heads = gitops.remote_heads(s.repo_path, s.remote, [base, s.branch])
     if base not in heads:
-        raise UsageError(f"the base branch {base} does not exist on {s.remote}: pass --base")
+        raise UsageError(_NO_BASE.format(base=base, remote=s.remote))
     gitops.fetch(s.repo_path, s.remote, base, s.branch if s.branch in heads else None)
     base_sha = gitops.rev(s.repo_path, f"refs/remotes/{s.remote}/{base}")
     if s.branch not in heads:

@@ -84,8 +84,6 @@ def run(args: argparse.Namespace, *, out: TextIO, env: Mapping[str, str] = os.en
     if not args.dry_run:
         pr_settings = pr_cmd.settings_from_args(args, plan=plan_out or "headroom-plan.json")
         pr_cmd.where_to_propose(pr_settings, env=env)
-        if args.base and not gitops.remote_heads(args.repo_path, args.remote, [args.base]):
-            raise FatalError(f"--base {args.base}: no such branch on the remote {args.remote}")
     checked = learn_cmd.check(learn_cmd.settings_from(args, paths=None), env=env)
     if args.sessions:
         sessions = Path(args.sessions)
