@@ -35,6 +35,7 @@ from headroom_ci.cli import csv
 from headroom_ci.cli import ENV_PREFIX as ENV_PREFIX
 from headroom_ci.cli import repo_root
 from headroom_ci.errors import FatalError
+from headroom_ci.fsio import read_text
 
 DEFAULT_PATH = CONFIG_PATH
 
@@ -103,13 +104,13 @@ def env_name(key: str) -> str:
 def read_file(path: Path, *, required: bool) -> dict[str, Any] | None:
     """The file's mapping of known keys, or None when it does not exist and was not asked for."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        text = read_text(path)
+    except FatalError as exc:  # a FIFO, a folder, not UTF-8: named with line and column
+        raise ConfigError(f"{exc} (the config file)") from None
+    if text is None:
         if required:
-            raise ConfigError(f"{path}: no such config file") from None
+            raise ConfigError(f"{path}: no such config file")
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
     return parse(text, source=str(path))
 
 

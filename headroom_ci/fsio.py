@@ -3,39 +3,61 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 
 from headroom_ci.errors import FatalError
 
 
-def read_text(path: Path) -> str | None:
-    """The file's text with its line endings and BOM as they are; None when it does not exist."""
+def read_bytes(path: Path) -> bytes | None:
+    """A regular file's bytes; None when it does not exist. A FIFO or a device (whose read would
+    block or never end), a folder, or a file that cannot be read is a FatalError naming it."""
     try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            text = fh.read()
+        mode = os.stat(path).st_mode
     except FileNotFoundError:
         return None
-    except UnicodeDecodeError as exc:
-        where, problem = not_utf8(exc)
-        raise FatalError(f"{path}{where}: {problem}: save the file as UTF-8") from None
     except OSError as exc:
         raise FatalError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if "\0" in text:  # valid UTF-8, but no text file: UTF-16 without a byte-order mark, or binary
-        where, problem = nul_byte(text)
-        raise FatalError(f"{path}{where}: {problem}: save the file as UTF-8") from None
+    if not stat.S_ISREG(mode):
+        raise FatalError(f"{path}: cannot read: not a regular file")
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise FatalError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+class NotText(ValueError):
+    """Bytes that are not UTF-8 text: where (":line:col" or "") and what is wrong."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.where, self.problem = where, problem
+
+
+def decode(data: bytes, *, bom: bool = False) -> str:
+    """UTF-8 text, its line endings as they are (`bom`: a leading byte-order mark dropped); NotText for
+    invalid UTF-8, UTF-16, or a NUL byte (valid UTF-8, but UTF-16 without a byte-order mark, or binary)."""
+    try:
+        text = data.decode("utf-8-sig" if bom else "utf-8")
+    except UnicodeDecodeError as exc:
+        # exc.object is what was decoded (after any BOM), so offsets match the text.
+        raise NotText(*_wrong_byte(bytes(exc.object), exc.start)) from None
+    if "\0" in text:
+        raw = text.encode("utf-8")
+        raise NotText(*_wrong_byte(raw, raw.index(b"\0")))
     return text
 
 
-def not_utf8(exc: UnicodeDecodeError) -> tuple[str, str]:
-    """(":line:col" or "", what is wrong) for bytes that did not decode as UTF-8."""
-    return _wrong_byte(bytes(exc.object), exc.start)
-
-
-def nul_byte(text: str) -> tuple[str, str]:
-    """The same, for text that decoded but holds a NUL character."""
-    data = text.encode("utf-8")
-    return _wrong_byte(data, data.index(b"\0"))
+def read_text(path: Path) -> str | None:
+    """The file's text with its line endings and BOM as they are; None when it does not exist."""
+    data = read_bytes(path)
+    if data is None:
+        return None
+    try:
+        return decode(data)
+    except NotText as exc:
+        raise FatalError(f"{path}{exc.where}: {exc.problem}: save the file as UTF-8") from None
 
 
 def _wrong_byte(data: bytes, bad: int) -> tuple[str, str]:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 from collections.abc import Mapping
 from contextlib import redirect_stdout
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -63,6 +65,19 @@ def test_the_environment_speaks_like_action_inputs(tmp_path: Path) -> None:
     assert (args.dry_run, args.draft, args.labels) == (True, False, ("a", "b"))
     assert args.workflow == [("agent.yml", "nightly.yml")]
     assert (args.sessions, args.artifact, args.llm_api_key) == ("sessions", "bundle-*", "sk-test")
+
+
+@pytest.mark.parametrize(("make", "problem"), [
+    pytest.param(lambda p: p.write_bytes(b"labels: [caf\xe9]\n"), ":1:13: byte 0xe9 is not valid UTF-8: save the file "
+                 "as UTF-8", id="latin-1"),
+    pytest.param(lambda p: os.mkfifo(p), ": cannot read: not a regular file", id="a-fifo"),
+])
+def test_a_config_file_that_is_no_text_is_named(tmp_path: Path, make: Any, problem: str) -> None:
+    path = tmp_path / "headroom.yml"
+    make(path)
+    with pytest.raises(ConfigError) as exc:
+        config.read_file(path, required=True)
+    assert str(exc.value) == f"{path}{problem} (the config file)"
 
 
 def test_an_explicit_file_must_exist_and_the_default_need_not(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,17 +17,16 @@ from pathlib import Path
 from typing import TextIO
 
 from headroom_ci import actions
+from headroom_ci import fsio
 from headroom_ci.cli import add_config_argument
 from headroom_ci.cli import positive
-from headroom_ci.fsio import not_utf8
-from headroom_ci.fsio import nul_byte
-from headroom_ci.fsio import read_manifests
 from headroom_ci.learning import block
 from headroom_ci.learning.tombstones import record_of
 from headroom_ci.safety import rule
 from headroom_ci.safety import text as screen
 from headroom_ci.safety.commands import Facts
 from headroom_ci.safety.commands import facts_from
+from headroom_ci.errors import FatalError
 from headroom_ci.errors import UsageError
 
 DEFAULT_MAX_TOKENS = 1500
@@ -61,18 +59,16 @@ def check(*, files: Sequence[str], max_tokens: int, out: TextIO) -> int:
 def check_file(path: str, *, max_tokens: int) -> list[str]:
     """The problem lines for one file, in file order; [] when it passes."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read
-            return [f"{path}: cannot read: not a regular file"]
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        return [f"{path}: cannot read: {exc.strerror or exc}"]
+        data = fsio.read_bytes(Path(path))
+    except FatalError as exc:
+        return [str(exc)]
+    if data is None:
+        return [f"{path}: cannot read: no such file"]
     try:
-        # utf-8-sig: a leading BOM is an encoding mark (some Windows editors add one).
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return [_not_text(path, not_utf8(exc))]
-    if "\0" in text:
-        return [_not_text(path, nul_byte(text))]
+        # A leading BOM is an encoding mark (some Windows editors add one).
+        text = fsio.decode(data, bom=True)
+    except fsio.NotText as exc:
+        return [f"{path}{exc.where or ':1:1'}: not-utf8: {exc.problem} — save the file as UTF-8"]
     try:
         span = block.find_block(text, source=path)
         if span is None:
@@ -85,7 +81,7 @@ def check_file(path: str, *, max_tokens: int) -> list[str]:
     # A line with a hidden character, machine path or secret is reported for that first: the
     # rule screen would only say the same again in other words.
     flagged = {line for line, _, _ in found}
-    found += [p for p in _unsafe_rules(text, start, end, facts_from(read_manifests(Path(path).parent)))
+    found += [p for p in _unsafe_rules(text, start, end, facts_from(fsio.read_manifests(Path(path).parent)))
               if p[0] not in flagged]
     tokens = _tokens(text[start:end], sections or [])
     if tokens > max_tokens:
@@ -175,12 +171,6 @@ def _file_position(text: str, block_start: int, line: int, column: int) -> tuple
     # The block's first line may not start at a line start: shift by what precedes it.
     line_start = breaks[-1].end() if breaks else 0
     return len(breaks) + 1, column + (block_start - line_start)
-
-
-def _not_text(path: str, found: tuple[str, str]) -> str:
-    # What was decoded is the bytes after any BOM, so offsets match the text.
-    where, problem = found
-    return f"{path}{where or ':1:1'}: not-utf8: {problem} — save the file as UTF-8"
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -95,8 +95,6 @@ def contained(repo: Path, path: Path, *, flag: str, given: str) -> Path:
         raise FatalError(f"{name}: outside the repository {top}{where}: name a file inside it")
     if real.is_dir():
         raise FatalError(f"{name}: is a folder: name a markdown file such as {given.rstrip('/')}/AGENTS.md")
-    if real.exists() and not real.is_file():  # a FIFO or a device would hang the read or never end
-        raise FatalError(f"{name}: not a regular file: name a markdown file")
     return real
 
 

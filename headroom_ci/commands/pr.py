@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import replace
+from pathlib import Path
 from pathlib import PurePosixPath
 from typing import Literal
 from typing import TextIO
@@ -32,6 +33,9 @@ from headroom_ci.cli import positive
 from headroom_ci.commands.learn import today
 from headroom_ci.errors import FatalError
 from headroom_ci.errors import UsageError
+from headroom_ci.fsio import decode
+from headroom_ci.fsio import NotText
+from headroom_ci.fsio import read_bytes
 from headroom_ci.github import body as text
 from headroom_ci.github.body import Proposal
 from headroom_ci.github.body import Suppressed
@@ -387,12 +391,19 @@ def _push(s: PrSettings, state: _State, files: dict[str, str], proposal: Proposa
 # -- the plan file ---------------------------------------------------------------------------------
 # (Reading belongs beside plan.to_dict; it lives here until plan.py grows a from_dict.)
 def load_plan(path: str) -> Plan:
+    again = "write the plan again with headroom-ci learn --plan-out"
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except FileNotFoundError:
-        raise PlanError(f"{path}: no such plan file: write one with headroom-ci learn --plan-out {path}") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        data = read_bytes(Path(path))
+        text = None if data is None else decode(data)
+    except FatalError as exc:  # a FIFO, a folder
+        raise PlanError(f"{exc}: {again}") from None
+    except NotText as exc:
+        raise PlanError(f"{path}{exc.where}: {exc.problem}: {again}") from None
+    if text is None:
+        raise PlanError(f"{path}: no such plan file: write one with headroom-ci learn --plan-out {path}")
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
         raise PlanError(f"{path}: not a readable plan ({exc}): write it again with headroom-ci learn --plan-out") from None
     return from_dict(doc, source=path)
 

@@ -196,7 +196,7 @@ def test_the_config_files_budget_is_the_checks(tmp_path: Path, monkeypatch: pyte
 
 
 def test_unreadable_file(tmp_path: Path) -> None:
-    assert run(tmp_path / "AGENTS.md") == (1, [f"{tmp_path / 'AGENTS.md'}: cannot read: No such file or directory"])
+    assert run(tmp_path / "AGENTS.md") == (1, [f"{tmp_path / 'AGENTS.md'}: cannot read: no such file"])
 
 
 def test_passing_and_failing_files_together(tmp_path: Path) -> None:

@@ -352,7 +352,7 @@ def test_apply_through_a_symlinked_context_file_writes_the_file_it_names(
                  "name a file inside it", id="default-links-out"),
     pytest.param(None, "AGENTS.md", "AGENTS.md: a link in a loop of links: point it at a file",
                  id="a-link-to-itself"),
-    pytest.param("GEMINI.md", "fifo", "--target GEMINI.md: not a regular file: name a markdown file", id="a-fifo"),
+    pytest.param("GEMINI.md", "fifo", "{repo}/GEMINI.md: cannot read: not a regular file", id="a-fifo"),
     pytest.param("docs", None, "--target docs: is a folder: name a markdown file such as docs/AGENTS.md",
                  id="folder"),
 ])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -457,12 +458,19 @@ def test_a_bad_plan_names_the_file(world: World, tmp_path: Path, edit: str, mess
 @pytest.mark.parametrize("content, message", [
     (None, "no such plan file: write one with headroom-ci learn --plan-out"),
     ("{not json", "not a readable plan"),
+    (b'{"a": "caf\xe9"}', "byte 0xe9 is not valid UTF-8: write the plan again"),
+    ("fifo", "cannot read: not a regular file: write the plan again"),
 ])
-def test_an_unreadable_plan_names_the_file(world: World, tmp_path: Path, content: str | None, message: str) -> None:
+def test_an_unreadable_plan_names_the_file(world: World, tmp_path: Path, content: str | bytes | None,
+                                           message: str) -> None:
     path = tmp_path / "plan.json"
-    if content is not None:
+    if content == "fifo":
+        os.mkfifo(path)  # a read would wait for a writer forever
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
         path.write_text(content)
-    with pytest.raises(FatalError, match=f"^{path}: {message}"):
+    with pytest.raises(FatalError, match=f"^{path}(:1:11)?: {message}"):
         world.pr(str(path))
 
 
