@@ -106,8 +106,12 @@ def _append(path: str, text: str, variable: str) -> None:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(text)
     except OSError as exc:
-        raise FatalError(f"{variable} {path}: cannot write there ({exc.strerror or exc}): inside GitHub Actions the "
-                         f"runner sets it; elsewhere unset {variable}") from None
+        raise _unwritable(variable, path, str(exc.strerror or exc)) from None
+
+
+def _unwritable(variable: str, path: str, problem: str) -> FatalError:
+    return FatalError(f"{variable} {path}: cannot write there ({problem}): inside GitHub Actions the runner sets "
+                      f"it; elsewhere unset {variable}")
 
 
 def check_files(env: Mapping[str, str] = os.environ) -> None:
@@ -126,8 +130,7 @@ def check_files(env: Mapping[str, str] = os.environ) -> None:
             problem = "permission denied"
         else:
             continue
-        raise FatalError(f"{variable} {path}: cannot write there ({problem}): inside GitHub Actions the runner "
-                         f"sets it; elsewhere unset {variable}")
+        raise _unwritable(variable, path, problem)
 
 
 def add_summary(markdown: str, *, env: Mapping[str, str] = os.environ) -> bool:

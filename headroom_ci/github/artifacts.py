@@ -44,6 +44,7 @@ from headroom_ci.github.client import capped_retry
 from headroom_ci.github.client import GitHubError
 from headroom_ci.github.client import GitHubSettings
 from headroom_ci.github.client import WaitBudget
+from headroom_ci.since import age
 from headroom_ci.sessions.bundle import FORMAT
 from headroom_ci.sessions.bundle import MANIFEST
 from headroom_ci.sessions.bundle import VERSION
@@ -61,8 +62,6 @@ USER_AGENT = "headroom-ci"
 _TIMEOUT = 30
 _MAX_REDIRECTS = 5
 _CHUNK = 1 << 20
-_SINCE = re.compile(r"(?P<n>\d+)(?P<unit>[hdw])")
-_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 
 
 # -- pure ----------------------------------------------------------------------------------------
@@ -126,9 +125,9 @@ def iso(when: datetime) -> str:
 def parse_since(text: str, *, now: datetime) -> datetime:
     """`14d`, `36h`, `2w` before `now`, or a date (`2026-11-01`) or date-time in UTC."""
     text = text.strip()
-    m = _SINCE.fullmatch(text)
-    if m:
-        return now.astimezone(timezone.utc) - timedelta(**{_UNITS[m["unit"]]: int(m["n"])})
+    ago = age(text)
+    if ago:
+        return now.astimezone(timezone.utc) - timedelta(**{ago.unit: ago.n})
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

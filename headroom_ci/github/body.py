@@ -20,6 +20,7 @@ from headroom_ci.learning.plan import RuleChange
 from headroom_ci.learning.plan import run_count
 from headroom_ci.learning.plan import runs_of
 from headroom_ci.safety import inert
+from headroom_ci.since import age
 from headroom_ci.safety.redact import redact
 from headroom_ci.rules import Recommendation
 from headroom_ci.rules import SECTIONS
@@ -229,10 +230,9 @@ def footer_line(f: Footer) -> str:
     parts = [f"headroom-ci {_tick(f.version)}" if f.version else "headroom-ci"]
     read = "learned from the runs" + (" of " + ", ".join(f"`{_tick(w)}`" for w in f.workflows) if f.workflows
                                       else " of any workflow")
-    age = re.fullmatch(r"(\d+)([hdw])", f.since or "")
-    if age:
-        n, unit = int(age[1]), {"h": "hour", "d": "day", "w": "week"}[age[2]]
-        read += f" in the last {n} {unit}{'s' if n != 1 else ''}"
+    window = age(f.since or "")
+    if window:
+        read += f" in the last {window.words()}"
     elif f.since:
         read += f" since {_tick(f.since)}"
     parts.append(read)
