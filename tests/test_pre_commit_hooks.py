@@ -226,3 +226,33 @@ def test_check_hook_fails_on_malformed_and_leaky_blocks(checkout: Path, git_repo
         "docs/CLAUDE.md:10:63: machine-path: /home/alice/shop — use a repo-relative or generic path",
     ]
     assert GITHUB_PAT not in result.stdout + result.stderr
+
+
+
+@pytest.mark.parametrize(("budget", "passes"), [pytest.param(5000, True, id="within"),
+                                                 pytest.param(10, False, id="over")])
+def test_the_check_hook_takes_the_budget_learn_takes_and_needs_no_sdk(
+        checkout: Path, git_repo: Callable[[dict[str, str]], Path], env: dict[str, str], tmp_path: Path,
+        budget: int, passes: bool) -> None:
+    # The same .github/headroom-learn.yml the learn job reads; no flag in the hook's args.
+    repo = git_repo({"AGENTS.md": GOOD, ".github/headroom-learn.yml": f"max-block-tokens: {budget}\n"})
+    home = tmp_path / "pre-commit"   # its own: the only environment built is the check hook's
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=checkout, env=env, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {checkout}\n    rev: {head}\n    hooks:\n      - id: headroom-learn-check\n")
+    result = subprocess.run([sys.executable, "-m", "pre_commit", "run", "--all-files"], cwd=repo,
+                            env={**env, "PRE_COMMIT_HOME": str(home)}, capture_output=True, text=True, timeout=600)
+    assert result.returncode == (0 if passes else 1), result.stdout + result.stderr
+    lines = hook_lines(result.stdout)
+    if passes:
+        assert lines == []
+    else:
+        (line,) = lines
+        assert re.fullmatch(r"AGENTS\.md:\d+:1: over budget: \d+ tokens > 10 \(max-block-tokens\)", line), line
+    # The environment pre-commit built holds the readers only: no GitHub, git or model SDK.
+    (python,) = home.glob("repo*/py_env-*/bin/python")
+    probe = "import importlib.util as u; print([m for m in ('github', 'git', 'openai', 'pydantic', 'yaml', " \
+            "'msgspec') if u.find_spec(m)])"
+    assert subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=True).stdout == (
+        "['yaml', 'msgspec']\n")
