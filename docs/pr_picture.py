@@ -30,7 +30,7 @@ if str(REPO) not in sys.path:
 
 from headroom_ci.main import _parser  # noqa: E402
 from headroom_ci.commands import run as run_cmd  # noqa: E402
-from testing.examples import example_files  # noqa: E402
+from testing.examples import add_example_runs  # noqa: E402
 from testing.examples import example_repo  # noqa: E402
 from testing.fake_github import actions as fake_actions  # noqa: E402
 from testing.fake_github import FakeGitHub  # noqa: E402
@@ -56,13 +56,8 @@ def description() -> str:
             with FakeGitHub() as gh:
                 fake_pulls.use_bare(gh, repo.bare)
                 state = fake_actions.of(gh)
-                workflow = state.add_workflow("agent.yml")
-                files = example_files()
-                for day, run_id in enumerate(("101", "102", "103"), 1):
-                    run = state.add_run(workflow, created_at=f"2026-11-{10 + day:02d}T09:00:00Z")
-                    members = {rel.split("/", 1)[1]: data for rel, data in files.items()
-                               if rel.startswith(f"run-{run_id}/")}
-                    state.add_artifact(run, f"agent-sessions-{run_id}-1-agent", data=fake_actions.zip_of(members))
+                add_example_runs(state, state.add_workflow("agent.yml"),
+                                 [f"2026-11-{10 + day:02d}T09:00:00Z" for day in (1, 2, 3)])
                 env = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "acme/shop", "GITHUB_API_URL": gh.api_url,
                        "GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "9001",
                        "RUNNER_TEMP": str(root / "runner")}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from headroom_ci.sessions.model import Run
 from testing import claude_fixtures as cl
 from testing import codex_fixtures as cx
 from testing import gemini_fixtures as gm
+from testing.fake_github.actions import Actions
+from testing.fake_github.actions import Workflow
+from testing.fake_github.actions import zip_of
 
 ROOT = "/home/runner/work/shop/shop"
 NO_FASTAPI = ("Traceback (most recent call last):\n  File \"<frozen runpy>\", line 198, in _run_module_as_main\n"
@@ -134,6 +138,21 @@ def example_files() -> dict[str, bytes]:
         "run-102/codex/rollout-2026-11-02T08-00-00-example.jsonl": _dumps(codex_run()),
         "run-103/gemini/session-2026-11-03T14-00-7c1d9e20.jsonl": _dumps(gemini_run()),
     }
+
+
+RUN_IDS = ("101", "102", "103")
+
+
+def add_example_runs(acts: Actions, workflow: Workflow, created_at: Sequence[str], *, same_ids: bool = False,
+                     extra: Callable[[str], dict[str, bytes]] = lambda run_id: {}, **run: Any) -> None:
+    """The example sessions on the fake GitHub as three runs of `workflow` (created at `created_at`,
+    with `run`'s fields), each with its collect artifact; `same_ids`: the runs get the examples' ids;
+    `extra(run_id)`: more members for that run's artifact."""
+    files = example_files()
+    for run_id, when in zip(RUN_IDS, created_at, strict=True):
+        made = acts.add_run(workflow, created_at=when, id=int(run_id) if same_ids else None, **run)
+        members = {rel.split("/", 1)[1]: data for rel, data in files.items() if rel.startswith(f"run-{run_id}/")}
+        acts.add_artifact(made, f"agent-sessions-{run_id}-1-agent", data=zip_of({**members, **extra(run_id)}))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -48,6 +48,7 @@ from testing.action_runner import Scope
 from testing.action_runner import setup_python
 from testing.action_runner import StandIn
 from testing.action_runner import StepResult
+from testing.examples import add_example_runs
 from testing.examples import claude_run
 from testing.examples import example_files
 from testing.examples import example_repo
@@ -167,12 +168,8 @@ def _world(tmp_path: Path, action_dir: Path, venv: Path, *, seeded: bool) -> Ite
 def _seed(state: fake_actions.Actions, wf: fake_actions.Workflow, **run: Any) -> None:
     """Three recent runs of `wf` (the examples learn from the last 14 days, as written), each with
     the example sessions of one run as its artifact."""
-    files = example_files()
     now = datetime.now(timezone.utc)
-    for days_ago, run_id in zip((3, 2, 1), ("101", "102", "103"), strict=True):
-        made = state.add_run(wf, created_at=_ago(now, days=days_ago), **run)
-        members = {rel.split("/", 1)[1]: data for rel, data in files.items() if rel.startswith(f"run-{run_id}/")}
-        state.add_artifact(made, f"agent-sessions-{run_id}-1-agent", data=fake_actions.zip_of(members))
+    add_example_runs(state, wf, [_ago(now, days=days_ago) for days_ago in (3, 2, 1)], **run)
 
 
 def _ago(now: datetime, **delta: float) -> str:

@@ -30,6 +30,7 @@ from headroom_ci.sessions.bundle import manifest
 from headroom_ci.sessions.load import read_paths
 from headroom_ci.sessions.model import Run
 from testing import hostile as h
+from testing.examples import add_example_runs
 from testing.examples import example_files
 from testing.examples import example_repo
 from testing.fake_github import actions as fake_actions
@@ -147,15 +148,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
         fake_pulls.use_bare(gh, repo.bare)
         acts = fake_actions.of(gh)
+        # an attacker's transcript rides along in a good artifact, never redacted by collect
         wf = acts.add_workflow("agent.yml")
-        files = example_files()
-        for day, run_id in enumerate(("101", "102", "103"), 1):
-            run = acts.add_run(wf, id=int(run_id), created_at=f"2026-11-{10 + day:02d}T09:00:00Z")
-            members = {rel.split("/", 1)[1]: data for rel, data in files.items() if rel.startswith(f"run-{run_id}/")}
-            # an attacker's transcript rides along in a good artifact, never redacted by collect
-            members[f"claude/h{run_id}.jsonl"] = h.broken_transcript(f"h{run_id}", day)
-            acts.add_artifact(run, f"agent-sessions-{run_id}-1-agent",
-                              data=fake_actions.zip_of(members))
+        add_example_runs(acts, wf, [f"2026-11-{10 + day:02d}T09:00:00Z" for day in (1, 2, 3)], same_ids=True,
+                         extra=lambda run_id: {f"claude/h{run_id}.jsonl": h.broken_transcript(f"h{run_id}",
+                                                                                          int(run_id) - 100)})
         run = acts.add_run(wf, id=104, created_at="2026-11-14T09:00:00Z")
         acts.add_artifact(run, "agent-sessions-collected", data=collected)
         for n, (name, data) in enumerate(_attacks().items()):

@@ -21,7 +21,7 @@ from datetime import timezone
 import pytest
 import yaml
 
-from testing.examples import example_files
+from testing.examples import add_example_runs
 from testing.fake_github import actions as fake_actions
 from testing.fake_github import FakeGitHub
 from testing.fake_github import TOKEN
@@ -171,13 +171,9 @@ def claude_sessions_for(repo: Path, home: Path) -> None:
 def ci_artifacts(gh: FakeGitHub) -> None:
     """The README's example sessions as three recent CI runs' collect artifacts on the fake GitHub."""
     state = fake_actions.of(gh)
-    wf = state.add_workflow("agent.yml")
-    files = example_files()
     now = datetime.now(timezone.utc)
-    for day, run_id in enumerate(("101", "102", "103"), 1):
-        run = state.add_run(wf, created_at=(now - timedelta(days=day)).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        members = {rel.split("/", 1)[1]: data for rel, data in files.items() if rel.startswith(f"run-{run_id}/")}
-        state.add_artifact(run, f"agent-sessions-{run_id}-1-agent", data=fake_actions.zip_of(members))
+    add_example_runs(state, state.add_workflow("agent.yml"),
+                     [(now - timedelta(days=day)).strftime("%Y-%m-%dT%H:%M:%SZ") for day in (1, 2, 3)])
 
 
 def test_all_hooks_pass_on_a_good_repository(checkout: Path, git_repo: Callable[[dict[str, str]], Path],

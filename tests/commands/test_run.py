@@ -12,6 +12,7 @@ import pytest
 from headroom_ci.learning.block import find_block
 from headroom_ci.main import _parser
 from headroom_ci.commands import run as run_cmd
+from testing.examples import add_example_runs
 from testing.examples import example_files
 from testing.examples import example_repo
 from testing.fake_github import actions as fake_actions
@@ -52,12 +53,8 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with FakeGitHub() as gh:
         fake_pulls.use_bare(gh, repo.bare)
         state = fake_actions.of(gh)
-        wf = state.add_workflow("agent.yml")
-        files = example_files()
-        for day, run_id in enumerate(("101", "102", "103"), 1):
-            run = state.add_run(wf, created_at=f"2026-11-{10 + day:02d}T09:00:00Z")
-            members = {rel.split("/", 1)[1]: data for rel, data in files.items() if rel.startswith(f"run-{run_id}/")}
-            state.add_artifact(run, f"agent-sessions-{run_id}-1-agent", data=fake_actions.zip_of(members))
+        add_example_runs(state, state.add_workflow("agent.yml"),
+                         [f"2026-11-{10 + day:02d}T09:00:00Z" for day in (1, 2, 3)])
         env = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "acme/shop", "GITHUB_API_URL": gh.api_url,
                "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(tmp_path / "output"),
                "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"), "RUNNER_TEMP": str(tmp_path / "runner")}
